@@ -1,0 +1,64 @@
+"""Helpers shared by the subcommands: loading the project once, picking tenants, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from devenv.errors import DevenvError, Problem
+from devenv.model import load_project
+from devenv.model.types import Project
+
+
+def load(strict: bool = False, quiet: bool = False) -> Project:
+    """Load the project from --root/cwd; print warnings to stderr."""
+    project, warnings = load_project(strict=strict)
+    if not quiet:
+        for w in warnings:
+            print(f"devenv: {w}", file=sys.stderr)
+    return project
+
+
+def split_names(values: list[str] | None) -> list[str]:
+    """``--tenant a,b --tenant c`` -> ``[a, b, c]``."""
+    out: list[str] = []
+    for v in values or []:
+        out += [x.strip() for x in v.split(",") if x.strip()]
+    return out
+
+
+def pick_tenants(project: Project, names: list[str] | None, default_all: bool = False) -> list[str]:
+    """The tenants a command acts on: those named (each must exist), else the project's defaults
+    (``default_tenants`` in devenv.yaml, else the first profile), or all with ``default_all``."""
+    names = split_names(names)
+    known = list(project.profiles)
+    if not known:
+        raise DevenvError("the project has no tenant profiles", "add profiles/<tenant>.yaml")
+    unknown = [n for n in names if n not in project.profiles]
+    if unknown:
+        from difflib import get_close_matches
+
+        guess = get_close_matches(unknown[0], known, n=1)
+        hint = f"did you mean '{guess[0]}'? " if guess else ""
+        raise DevenvError(f"unknown tenant(s): {', '.join(unknown)}",
+                          f"{hint}known tenants: {', '.join(known)}")
+    if names:
+        return list(dict.fromkeys(names))
+    if default_all:
+        return known
+    defaults = [t for t in project.app.default_tenants if t in project.profiles]
+    return defaults or known[:1]
+
+
+def add_tenant_arg(p: Any, help: str = "tenant(s) to act on, comma-separated or repeated") -> None:
+    p.add_argument("--tenant", "-t", action="append", metavar="T", help=help)
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str)
+    sys.stdout.write("\n")
+
+
+def problems_json(problems: list[Problem]) -> list[dict[str, Any]]:
+    return [p.__dict__ for p in problems]

@@ -1,0 +1,123 @@
+"""YAML loading that remembers where every key came from.
+
+``load_yaml`` returns plain Python data plus a ``Positions`` map from dotted key paths to line
+numbers, so every validation problem can name ``file:line: key``. It never raises on bad input: a
+file that is not UTF-8, not YAML, too large or has duplicate keys yields ``Problem`` objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from devenv.errors import Problem
+
+MAX_BYTES = 2 * 1024 * 1024  # a config file larger than this is a mistake, not a config
+
+KeyPath = tuple[str | int, ...]
+
+
+def dotted(path: KeyPath) -> str:
+    """``("components", "web", "ports", 0)`` -> ``components.web.ports[0]``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+@dataclass
+class Positions:
+    """Line numbers (1-based) of every key and list item of one document."""
+
+    file: str
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+    def line(self, path: KeyPath) -> int | None:
+        """The line of ``path``, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), None)
+
+    def problem(self, path: KeyPath, message: str, hint: str = "", severity: str = "error") -> Problem:
+        return Problem(self.file, self.line(path), dotted(path), message, hint, severity)
+
+
+@dataclass
+class Document:
+    file: Path
+    data: Any
+    positions: Positions
+
+
+def _construct(node: yaml.Node, path: KeyPath, pos: Positions, problems: list[Problem]) -> Any:
+    pos.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _construct(key_node, path + ("<key>",), Positions(pos.file), problems)
+            if not isinstance(key, str | int | float | bool) or key is None:
+                problems.append(Problem(pos.file, key_node.start_mark.line + 1, dotted(path),
+                                        "mapping keys must be plain strings", "quote the key"))
+                continue
+            key = str(key) if not isinstance(key, str) else key
+            child = path + (key,)
+            if key in out:
+                problems.append(Problem(pos.file, key_node.start_mark.line + 1, dotted(child),
+                                        f"duplicate key '{key}' (first at line {pos.lines.get(child)})",
+                                        "keep one of the two entries"))
+                continue
+            pos.lines[child] = key_node.start_mark.line + 1
+            out[key] = _construct(value_node, child, pos, problems)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, path + (i,), pos, problems) for i, item in enumerate(node.value)]
+    return yaml.SafeLoader(" ").construct_object(node)  # scalars: the safe resolver's types
+
+
+def load_yaml(file: Path, display: str | None = None) -> tuple[Document | None, list[Problem]]:
+    """Read ``file``; return the document (``None`` when unreadable) and the problems found."""
+    name = display or str(file)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        return None, [Problem(name, None, "", f"cannot read the file: {exc.strerror}", "check the path and permissions")]
+    if len(raw) > MAX_BYTES:
+        return None, [Problem(name, None, "", f"the file is {len(raw) // 1024} KiB; configs are limited to {MAX_BYTES // 1024} KiB",
+                              "this is probably not a devenv config; check the path")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, [Problem(name, line, "", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                              "save the file as UTF-8")]
+    return parse_yaml_text(text, name, file)
+
+
+def parse_yaml_text(text: str, name: str, file: Path | None = None) -> tuple[Document | None, list[Problem]]:
+    pos = Positions(name)
+    problems: list[Problem] = []
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return None, [Problem(name, mark.line + 1 if mark else None, "", f"not valid YAML: {what}",
+                              "check indentation, colons and quoting on that line")]
+    except RecursionError:
+        return None, [Problem(name, None, "", "the YAML nests too deeply", "flatten the document")]
+    if len(nodes) > 1:
+        return None, [Problem(name, nodes[1].start_mark.line + 1, "", "the file holds more than one YAML document",
+                              "keep a single document (remove the extra '---')")]
+    if not nodes or nodes[0] is None:
+        return Document(file or Path(name), None, pos), []
+    try:
+        data = _construct(nodes[0], (), pos, problems)
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        return None, [Problem(name, nodes[0].start_mark.line + 1, "", f"cannot read a value: {exc}", "check the value's syntax")]
+    return Document(file or Path(name), data, pos), problems
