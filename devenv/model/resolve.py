@@ -166,7 +166,7 @@ def _workload(project, profile, comp, cp, env, ov, base, slots, enabled, diffs) 
         replicas=replicas,
         resources=resources,
         env=env_vars,
-        secret_env=profile.secrets if comp.role == "app" else (),
+        secret_env=profile.secrets,
         ports=ports,
         health=comp.health,
         depends_on=tuple(d for d in comp.depends_on if d in enabled),
