@@ -16,6 +16,7 @@ import yaml
 from devenv.errors import Problem
 
 MAX_BYTES = 2 * 1024 * 1024  # a config file larger than this is a mistake, not a config
+MAX_NODES = 50_000  # aliases can make a small file expand exponentially ("billion laughs")
 
 KeyPath = tuple[str | int, ...]
 
@@ -55,12 +56,19 @@ class Document:
     positions: Positions
 
 
-def _construct(node: yaml.Node, path: KeyPath, pos: Positions, problems: list[Problem]) -> Any:
+class _TooLarge(Exception):
+    """Raised when aliases expand a document past ``MAX_NODES``."""
+
+
+def _construct(node: yaml.Node, path: KeyPath, pos: Positions, problems: list[Problem], budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooLarge
     pos.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _construct(key_node, path + ("<key>",), Positions(pos.file), problems)
+            key = _construct(key_node, path + ("<key>",), Positions(pos.file), problems, budget)
             if not isinstance(key, str | int | float | bool) or key is None:
                 problems.append(Problem(pos.file, key_node.start_mark.line + 1, dotted(path),
                                         "mapping keys must be plain strings", "quote the key"))
@@ -73,10 +81,10 @@ def _construct(node: yaml.Node, path: KeyPath, pos: Positions, problems: list[Pr
                                         "keep one of the two entries"))
                 continue
             pos.lines[child] = key_node.start_mark.line + 1
-            out[key] = _construct(value_node, child, pos, problems)
+            out[key] = _construct(value_node, child, pos, problems, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, path + (i,), pos, problems) for i, item in enumerate(node.value)]
+        return [_construct(item, path + (i,), pos, problems, budget) for i, item in enumerate(node.value)]
     return yaml.SafeLoader(" ").construct_object(node)  # scalars: the safe resolver's types
 
 
@@ -84,11 +92,12 @@ def load_yaml(file: Path, display: str | None = None) -> tuple[Document | None, 
     """Read ``file``; return the document (``None`` when unreadable) and the problems found."""
     name = display or str(file)
     try:
-        raw = file.read_bytes()
+        with file.open("rb") as fh:  # bounded: a path may name a device or a huge file
+            raw = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         return None, [Problem(name, None, "", f"cannot read the file: {exc.strerror}", "check the path and permissions")]
     if len(raw) > MAX_BYTES:
-        return None, [Problem(name, None, "", f"the file is {len(raw) // 1024} KiB; configs are limited to {MAX_BYTES // 1024} KiB",
+        return None, [Problem(name, None, "", f"the file is larger than {MAX_BYTES // 1024} KiB, the limit for a config",
                               "this is probably not a devenv config; check the path")]
     try:
         text = raw.decode("utf-8")
@@ -107,8 +116,9 @@ def parse_yaml_text(text: str, name: str, file: Path | None = None) -> tuple[Doc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return None, [Problem(name, mark.line + 1 if mark else None, "", f"not valid YAML: {what}",
-                              "check indentation, colons and quoting on that line")]
+        hint = ("YAML does not allow tabs for indentation: indent with spaces" if "'\\t'" in what
+                else "check indentation, colons and quoting on that line")
+        return None, [Problem(name, mark.line + 1 if mark else None, "", f"not valid YAML: {what}", hint)]
     except RecursionError:
         return None, [Problem(name, None, "", "the YAML nests too deeply", "flatten the document")]
     if len(nodes) > 1:
@@ -117,7 +127,10 @@ def parse_yaml_text(text: str, name: str, file: Path | None = None) -> tuple[Doc
     if not nodes or nodes[0] is None:
         return Document(file or Path(name), None, pos), []
     try:
-        data = _construct(nodes[0], (), pos, problems)
+        data = _construct(nodes[0], (), pos, problems, [MAX_NODES])
+    except _TooLarge:
+        return None, [Problem(name, nodes[0].start_mark.line + 1, "", f"the document expands to more than {MAX_NODES} values",
+                              "aliases (*name) expand in place; use fewer nested aliases")]
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         return None, [Problem(name, nodes[0].start_mark.line + 1, "", f"cannot read a value: {exc}", "check the value's syntax")]
     return Document(file or Path(name), data, pos), problems
