@@ -6,22 +6,21 @@ Two kinds of noise are filtered:
   and temp files, VCS metadata, bytecode caches. Saving in vim alone touches ``4913``, ``file~``
   and ``.file.swp``; reacting to those would mean three spurious syncs per save.
 * ``.dockerignore``: a file the image's build context excludes cannot change the image, so it
-  neither syncs nor rebuilds. ``DockerIgnore`` reads a context's ``.dockerignore`` with Docker's
-  semantics (last matching pattern wins, ``!`` re-includes, a pattern matching a directory
-  excludes everything under it, ``**`` spans directories).
+  neither syncs nor rebuilds. ``DockerIgnoreCache`` answers with the builder's own matcher
+  (``devenv.build.dockerignore.Matcher``), so the watcher and the content digest never disagree
+  about what a context contains.
 
-The watch layer depends only on the ``IsIgnored`` callable shape, so the builder's own matcher
-(``devenv.build.dockerignore``) can be plugged in where it exists.
+The rest of the watch layer depends only on the ``IsIgnored`` callable shape.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+
+from devenv.build.dockerignore import Matcher
 
 IsIgnored = Callable[[Path, str], bool]
 """``is_ignored(context, relpath)``: ``relpath`` is POSIX, relative to the image's ``context``."""
@@ -61,108 +60,6 @@ def _file_noise(name: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class _Pattern:
-    regex: re.Pattern[str]
-    negated: bool
-
-
-def _translate(pattern: str) -> re.Pattern[str]:
-    """A .dockerignore pattern as a regex over a POSIX relative path (Go ``filepath.Match`` plus
-    ``**``: ``*`` and ``?`` stay within one path segment, ``**`` spans any number of them)."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if pattern.startswith("**", i):
-            i += 2
-            if i < n and pattern[i] == "/":
-                out.append("(?:.*/)?")  # "**/" also matches zero directories
-                i += 1
-            else:
-                out.append(".*")
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1:end].replace("\\", "\\\\")
-                out.append("[" + ("^" + body[1:] if body.startswith(("!", "^")) else body) + "]")
-                i = end
-        elif c == "\\" and i + 1 < n:
-            i += 1
-            out.append(re.escape(pattern[i]))
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
-def _clean(pattern: str) -> str:
-    """Docker cleans each pattern like a path: no leading or trailing slash, no ``./``."""
-    cleaned = os.path.normpath(pattern.strip()).replace(os.sep, "/").lstrip("/")
-    return "" if cleaned == "." else cleaned
-
-
-def parse_dockerignore(text: str) -> list[tuple[str, bool]]:
-    """``(pattern, negated)`` pairs in file order; comments and blank lines dropped."""
-    result: list[tuple[str, bool]] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negated = line.startswith("!")
-        pattern = _clean(line[1:] if negated else line)
-        if pattern:
-            result.append((pattern, negated))
-    return result
-
-
-class DockerIgnore:
-    """The exclusion rules of one build context.
-
-    Docker excludes a path when the last pattern that matches it, or matches one of its parent
-    directories, is not a ``!`` pattern. ``prunable`` lets walkers skip a whole excluded directory,
-    which is only safe when no ``!`` pattern could re-include something inside it.
-    """
-
-    def __init__(self, patterns: list[tuple[str, bool]]) -> None:
-        self._patterns = [_Pattern(_translate(p), neg) for p, neg in patterns]
-        self.has_negations = any(p.negated for p in self._patterns)
-
-    @classmethod
-    def load(cls, context: Path) -> DockerIgnore:
-        """Read ``context/.dockerignore``; a missing or unreadable file excludes nothing."""
-        try:
-            text = (context / ".dockerignore").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            text = ""
-        return cls(parse_dockerignore(text))
-
-    def excludes(self, relpath: str) -> bool:
-        if not self._patterns:
-            return False
-        candidates = _self_and_parents(relpath)
-        excluded = False
-        for pat in self._patterns:
-            if any(pat.regex.match(c) for c in candidates):
-                excluded = not pat.negated
-        return excluded
-
-    def prunable(self, reldir: str) -> bool:
-        return not self.has_negations and self.excludes(reldir)
-
-
-def _self_and_parents(relpath: str) -> list[str]:
-    parts = relpath.split("/")
-    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
-
-
 class DockerIgnoreCache:
     """``IsIgnored`` over many contexts, reading each ``.dockerignore`` once.
 
@@ -171,29 +68,32 @@ class DockerIgnoreCache:
     observer thread and the engine's planner may both call it.
     """
 
-    # TODO: delegate to devenv.build.dockerignore once the builder's matcher lands, so the watcher
-    # and the content digest can never disagree about what the context contains.
-
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._cache: dict[Path, tuple[tuple[int, int] | None, DockerIgnore]] = {}
+        self._cache: dict[Path, tuple[tuple[int, int] | None, Matcher]] = {}
 
-    def matcher(self, context: Path) -> DockerIgnore:
+    def matcher(self, context: Path) -> Matcher:
         stamp = _stamp(context / ".dockerignore")
         with self._lock:
             hit = self._cache.get(context)
             if hit is not None and hit[0] == stamp:
                 return hit[1]
-        rules = DockerIgnore.load(context)
+        try:
+            rules = Matcher.from_context(context)
+        except OSError:  # unreadable .dockerignore: exclude nothing rather than crash the watcher
+            rules = Matcher([])
         with self._lock:
             self._cache[context] = (stamp, rules)
         return rules
 
     def __call__(self, context: Path, relpath: str) -> bool:
-        return self.matcher(context).excludes(relpath)
+        return self.matcher(context).excluded(relpath)
 
     def prunable(self, context: Path, reldir: str) -> bool:
-        return self.matcher(context).prunable(reldir)
+        """A walker may skip ``reldir`` whole only if no ``!`` exception could re-include a file
+        below it."""
+        rules = self.matcher(context)
+        return not rules.has_exceptions and rules.excluded(reldir)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

@@ -9,7 +9,7 @@ import pytest
 from devenv.model.loader import load_project
 from devenv.model.resolve import resolve
 from devenv.model.types import App, TenantSpec, WatchRule
-from devenv.watch.ignore import DockerIgnore, DockerIgnoreCache, never_ignored, noise_reason
+from devenv.watch.ignore import DockerIgnoreCache, never_ignored, noise_reason
 from devenv.watch.mapping import (
     ChangeKind,
     ChangePlan,
@@ -225,26 +225,6 @@ def test_not_noise(rel: str):
     assert noise_reason(rel) is None
 
 
-@pytest.mark.parametrize(("patterns", "path", "excluded"), [
-    ("*.log", "a.log", True),
-    ("*.log", "sub/a.log", False),  # like Docker: * stays within one segment
-    ("**/*.log", "sub/deep/a.log", True),
-    ("**/*.log", "a.log", True),
-    ("build", "build/x/y.o", True),
-    ("build/", "build/x", True),
-    ("/docs", "docs/a.md", True),
-    ("docs\n!docs/keep.md", "docs/keep.md", False),
-    ("docs\n!docs/keep.md", "docs/other.md", True),
-    ("a?c", "abc", True),
-    ("[!x]y", "ay", True),
-    ("[!x]y", "xy", False),
-    ("./node_modules", "node_modules/p/i.js", True),
-])
-def test_dockerignore_semantics(patterns: str, path: str, excluded: bool):
-    from devenv.watch.ignore import parse_dockerignore
-    assert DockerIgnore(parse_dockerignore(patterns)).excludes(path) is excluded
-
-
 def test_dockerignore_cache_sees_edits(tmp_path: Path):
     cache = DockerIgnoreCache()
     assert not cache(tmp_path, "a.log")
@@ -252,3 +232,11 @@ def test_dockerignore_cache_sees_edits(tmp_path: Path):
     assert cache(tmp_path, "a.log")
     (tmp_path / ".dockerignore").write_text("*.txt\n\n")
     assert not cache(tmp_path, "a.log")
+
+
+def test_dockerignore_cache_prunes_only_without_exceptions(tmp_path: Path):
+    cache = DockerIgnoreCache()
+    (tmp_path / ".dockerignore").write_text("build\n")
+    assert cache.prunable(tmp_path, "build")
+    (tmp_path / ".dockerignore").write_text("build\n!build/keep.txt\n")
+    assert not cache.prunable(tmp_path, "build")
