@@ -71,7 +71,7 @@ if ! docker image inspect "$BASE" >/dev/null 2>&1; then
     debootstrap --variant=minbase bookworm "$root" >/tmp/devenv-debootstrap.log 2>&1 \
       || die "debootstrap failed; see /tmp/devenv-debootstrap.log"
     rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-    tar -C "$root" -c . | docker import -q - "$BASE" >/dev/null
+    tar -C "$root" -c . | docker import - "$BASE" >/dev/null
     rm -rf "$root"
   fi
 fi

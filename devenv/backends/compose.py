@@ -1,0 +1,436 @@
+"""The compose backend: each tenant is its own ``docker compose`` project, ``devenv-<tenant>``.
+
+Rendered files are written under ``.devenv/<tenant>/`` (owner-only; users can read and rerun them)
+and driven with the real Compose CLI; the Docker SDK serves state, health, logs, file sync and exec.
+Every lookup filters on devenv's labels, so nothing devenv did not create is ever touched.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from devenv import dockerclient
+from devenv.backends.base import Backend, ComponentStatus, Emit, SyncFile
+from devenv.engine.events import ComponentState
+from devenv.errors import DevenvError, EngineError
+from devenv.fsutil import atomic_write, state_dir
+from devenv.model.types import LABEL_COMPONENT, LABEL_PROJECT, LABEL_TENANT, Project, TenantSpec
+from devenv.proc import Runner, default_runner
+
+POLL = 0.25
+MAX_RESTARTS = 3
+
+
+class ComposeBackend(Backend):
+    name = "compose"
+
+    def __init__(self, project: Project, emit: Emit | None = None, runner: Runner = default_runner,
+                 expose: bool = False) -> None:
+        super().__init__(project, emit)
+        self.runner = runner
+        self.expose = expose
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def check(self) -> None:
+        self._client = dockerclient.client()
+        dockerclient.compose_argv()
+
+    @property
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = dockerclient.client()
+            return self._client
+
+    def reconnect(self) -> None:
+        with self._lock:
+            self._client = None
+
+    def compose_file(self, tenant: str) -> Path:
+        return state_dir(self.project.app.root, tenant) / "compose.yaml"
+
+    def write_files(self, spec: TenantSpec, images: dict[str, str]) -> Path:
+        """Render the tenant's compose file (and its secrets env file) under ``.devenv/<tenant>/``."""
+        from devenv import secrets
+        from devenv.render.compose import load_fragments, render_compose
+        from devenv.render.yamldump import dump
+
+        root = self.project.app.root
+        values = secrets.local_secret_values(root, spec)
+        env_file = secrets.write_env_file(root, spec, values)
+        doc = render_compose(self.project, spec, images, secrets_env_file=str(env_file), expose=self.expose,
+                             fragments=load_fragments(root))
+        header = (f"# Rendered by devenv for tenant {spec.name}; rerun with:\n"
+                  f"#   docker compose -p {spec.project} -f {self.compose_file(spec.name)} up -d\n")
+        return atomic_write(self.compose_file(spec.name), header + dump(doc))
+
+    def compose(self, tenant: str, *args: str, check: bool = True, sink: Callable[[str], None] | None = None,
+                use_file: bool = True, timeout: float | None = 600) -> Any:
+        argv = [*dockerclient.compose_argv(), "-p", f"devenv-{tenant}"]
+        f = self.compose_file(tenant)
+        if use_file and f.exists():
+            argv += ["-f", str(f)]
+        return self.runner.run([*argv, *args], check=check, sink=sink, cwd=str(self.project.app.root),
+                               timeout=timeout)
+
+    def containers(self, tenant: str | None = None, component: str | None = None, all: bool = True) -> list[Any]:
+        labels = [f"{LABEL_PROJECT}={self.project.app.name}"]
+        if tenant:
+            labels.append(f"{LABEL_TENANT}={tenant}")
+        if component:
+            labels.append(f"{LABEL_COMPONENT}={component}")
+        return dockerclient.engine_call(
+            lambda: self.client.containers.list(all=all, filters={"label": labels}), "list containers")
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def up(self, spec: TenantSpec, images: dict[str, str], wait: bool = True, timeout: float = 300) -> None:
+        self.write_files(spec, images)
+        for name in spec.workloads:
+            self.emit(ComponentState(tenant=spec.name, component=name, state="starting"))
+        res = self.compose(spec.name, "up", "-d", "--remove-orphans", check=False)
+        if res.code != 0:
+            raise _compose_failure(spec.name, res.stderr or res.stdout)
+        if wait:
+            self.wait_healthy(spec, list(spec.workloads), timeout)
+
+    def redeploy(self, spec: TenantSpec, images: dict[str, str], components: list[str], timeout: float = 300) -> None:
+        """Recreate only ``components`` (their image changed); nothing else restarts."""
+        comps = [c for c in components if c in spec.workloads]
+        if not comps:
+            return
+        self.write_files(spec, images)
+        res = self.compose(spec.name, "up", "-d", "--no-deps", *comps, check=False)
+        if res.code != 0:
+            raise _compose_failure(spec.name, res.stderr or res.stdout)
+        self.wait_healthy(spec, comps, timeout)
+
+    def down(self, tenant: str, volumes: bool = False) -> None:
+        if not self.containers(tenant) and not self._networks(tenant) and not (volumes and self._volumes(tenant)):
+            return
+        args = ["down", "--remove-orphans", "--timeout", "5"]
+        self.compose(tenant, *args, *(["--volumes"] if volumes else []))
+        if volumes:  # volumes compose did not know of (file gone): only ours, only this tenant's
+            for v in self._volumes(tenant):
+                dockerclient.engine_call(lambda v=v: v.remove(), f"remove volume {v.name}")
+
+    def _networks(self, tenant: str) -> list[Any]:
+        f = {"label": [f"{LABEL_PROJECT}={self.project.app.name}", f"{LABEL_TENANT}={tenant}"]}
+        return dockerclient.engine_call(lambda: self.client.networks.list(filters=f), "list networks")
+
+    def _volumes(self, tenant: str) -> list[Any]:
+        f = {"label": [f"{LABEL_PROJECT}={self.project.app.name}", f"{LABEL_TENANT}={tenant}"]}
+        return dockerclient.engine_call(lambda: self.client.volumes.list(filters=f), "list volumes")
+
+    def running_tenants(self) -> list[str]:
+        names = {c.labels.get(LABEL_TENANT) for c in self.containers()}
+        return sorted(n for n in names if n)
+
+    # -- health -----------------------------------------------------------------------------
+    def wait_healthy(self, spec: TenantSpec, components: list[str], timeout: float = 300) -> None:
+        """Poll until every component is healthy (or running, without a check); emit each change.
+        Raise with the failing component's last log lines on a crash loop or the timeout."""
+        deadline = time.monotonic() + timeout
+        last: dict[str, tuple[str, str]] = {}
+        while True:
+            states = {c: self._component_state(spec, c) for c in components}
+            for comp, st in states.items():
+                if last.get(comp) != st:
+                    last[comp] = st
+                    self.emit(ComponentState(tenant=spec.name, component=comp, state=st[0],  # type: ignore[arg-type]
+                                             health=st[1], url=self.url(spec, comp) or ""))
+            if all(s[0] == "healthy" or s[0] == "running" for s in states.values()):
+                return
+            bad = [c for c, s in states.items() if s[0] == "crashed"]
+            if bad or time.monotonic() > deadline:
+                comp = bad[0] if bad else next(c for c, s in states.items() if s[0] not in ("healthy", "running"))
+                why = "keeps crashing" if bad else f"is not healthy after {timeout:.0f} s ({states[comp][0]})"
+                raise DevenvError(f"{spec.name}/{comp} {why}; its last log lines:\n    "
+                                  + "\n    ".join(self.tail(spec.name, comp, 15) or ["(no output)"]),
+                                  f"see `devenv logs --tenant {spec.name} {comp}`; fix and run `devenv up` again")
+            time.sleep(POLL)
+
+    def _component_state(self, spec: TenantSpec, comp: str) -> tuple[str, str]:
+        cs = self.containers(spec.name, comp)
+        if not cs:
+            return "pending", ""
+        worst = ("healthy", "healthy")
+        for c in cs:
+            st = _container_state(c)
+            if _rank(st[0]) < _rank(worst[0]):
+                worst = st
+        return worst
+
+    def tail(self, tenant: str, component: str, n: int = 20) -> list[str]:
+        out: list[str] = []
+        for c in self.containers(tenant, component):
+            raw = dockerclient.engine_call(lambda c=c: c.logs(tail=n), "read logs")
+            out += raw.decode("utf-8", "replace").splitlines()
+        return out[-n:]
+
+    def url(self, spec: TenantSpec, component: str) -> str | None:
+        w = spec.workloads.get(component)
+        for p in w.ports if w else ():
+            if p.http:
+                return f"http://127.0.0.1:{p.host}/"
+        return None
+
+    # -- inspection ---------------------------------------------------------------------------
+    def status(self, tenants: list[str] | None = None) -> list[ComponentStatus]:
+        rows: list[ComponentStatus] = []
+        by_key: dict[tuple[str, str], list[Any]] = {}
+        for c in self.containers():
+            t, comp = c.labels.get(LABEL_TENANT, ""), c.labels.get(LABEL_COMPONENT, "")
+            if tenants and t not in tenants:
+                continue
+            by_key.setdefault((t, comp), []).append(c)
+        for (t, comp), cs in sorted(by_key.items()):
+            state, health = min((_container_state(c) for c in cs), key=lambda s: _rank(s[0]))
+            rows.append(ComponentStatus(
+                tenant=t, component=comp, state=state, health=health or "none",
+                image=cs[0].attrs.get("Config", {}).get("Image", ""), url=self._url_of(cs[0]),
+                containers=len(cs), ports=_ports_of(cs[0])))
+        return rows
+
+    def _url_of(self, container: Any) -> str:
+        from devenv.model.resolve import resolve
+
+        t, comp = container.labels.get(LABEL_TENANT), container.labels.get(LABEL_COMPONENT)
+        if t not in self.project.profiles:
+            return ""
+        return self.url(resolve(self.project, t, "local"), comp) or ""
+
+    def logs(self, tenant: str, components: list[str], follow: bool, tail: int,
+             sink: Callable[[str, str], None]) -> None:
+        cs = [c for c in self.containers(tenant) if not components or c.labels.get(LABEL_COMPONENT) in components]
+        if not follow:
+            lines: list[tuple[str, str, str]] = []
+            for c in cs:
+                raw = c.logs(tail=tail, timestamps=True).decode("utf-8", "replace")
+                comp = c.labels.get(LABEL_COMPONENT, "?")
+                for ln in raw.splitlines():
+                    ts, _, text = ln.partition(" ")
+                    lines.append((ts, comp, text))
+            for _ts, comp, text in sorted(lines):
+                sink(comp, text)
+            return
+        threads = [threading.Thread(target=_follow, args=(c, tail, sink), daemon=True) for c in cs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(0.5)
+
+    # -- actions ------------------------------------------------------------------------------
+    def restart(self, tenant: str, component: str) -> None:
+        cs = self.containers(tenant, component)
+        if not cs:
+            raise DevenvError(f"{tenant}/{component} has no container", f"run `devenv up --tenant {tenant}` first")
+        for c in cs:
+            dockerclient.engine_call(lambda c=c: c.restart(timeout=5), f"restart {tenant}/{component}")
+
+    def sync(self, tenant: str, component: str, files: list[SyncFile]) -> int:
+        """Copy files in through the engine's archive API (one tar per container), delete removed ones."""
+        cs = [c for c in self.containers(tenant, component, all=False)]
+        payload = _tar(files)
+        deletes = [f.dest for f in files if f.src is None]
+        for c in cs:
+            if payload is not None:
+                ok = dockerclient.engine_call(lambda c=c: c.put_archive("/", payload), f"copy files into {c.name}")
+                if not ok:
+                    raise EngineError(f"the engine refused the copy into {c.name}", "")
+            if deletes:
+                dockerclient.engine_call(lambda c=c: c.exec_run(["rm", "-rf", "--", *deletes]), "delete files")
+        return len(cs)
+
+    def exec(self, tenant: str, component: str, argv: list[str]) -> tuple[int, str]:
+        cs = self.containers(tenant, component, all=False)
+        if not cs:
+            raise DevenvError(f"{tenant}/{component} is not running", f"run `devenv up --tenant {tenant}`")
+        res = dockerclient.engine_call(lambda: cs[0].exec_run(argv), f"exec in {tenant}/{component}")
+        return res.exit_code, res.output.decode("utf-8", "replace")
+
+    def container_for(self, tenant: str, component: str) -> str | None:
+        cs = self.containers(tenant, component, all=False)
+        return cs[0].name if cs else None
+
+    def image_created(self, tenant: str, component: str) -> float | None:
+        """When the image of the running container was built (for the initial sync)."""
+        from datetime import datetime
+
+        cs = self.containers(tenant, component, all=False)
+        if not cs:
+            return None
+        created = cs[0].image.attrs.get("Created", "")
+        try:
+            return datetime.fromisoformat(created.replace("Z", "+00:00")[:26] + "+00:00").timestamp()
+        except ValueError:
+            return None
+
+
+_RANK = {"crashed": 0, "unhealthy": 1, "stopped": 2, "pending": 3, "starting": 4, "running": 5, "healthy": 6}
+
+
+def _rank(state: str) -> int:
+    return _RANK.get(state, 3)
+
+
+def _container_state(c: Any) -> tuple[str, str]:
+    """(state, health) of one container in the engine's words mapped to ours."""
+    st = c.attrs.get("State", {})
+    health = (st.get("Health") or {}).get("Status", "")
+    if st.get("Restarting") or (st.get("Status") == "exited" and st.get("ExitCode", 0) != 0):
+        return ("crashed" if c.attrs.get("RestartCount", 0) >= MAX_RESTARTS or not st.get("Restarting")
+                else "starting"), health
+    if st.get("Status") in ("exited", "created", "dead"):
+        return "stopped", health
+    if health == "healthy" or (st.get("Running") and not health):
+        return ("healthy" if health else "running"), health
+    if health == "unhealthy":
+        return "unhealthy", health
+    return "starting", health
+
+
+def _ports_of(c: Any) -> str:
+    ports = (c.attrs.get("NetworkSettings") or {}).get("Ports") or {}
+    out = []
+    for cport, binds in sorted(ports.items()):
+        for b in binds or []:
+            out.append(f"{b.get('HostIp')}:{b.get('HostPort')}->{cport}")
+    return ", ".join(out)
+
+
+def _follow(c: Any, tail: int | str, sink: Callable[[str, str], None]) -> None:
+    comp = c.labels.get(LABEL_COMPONENT, "?")
+    buf = b""
+    try:
+        for chunk in c.logs(stream=True, follow=True, tail=tail):
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            for ln in lines:
+                sink(comp, ln.decode("utf-8", "replace"))
+    except Exception:  # the container went away or the engine restarted: the follower just ends
+        return
+
+
+def _tar(files: list[SyncFile]) -> bytes | None:
+    present = [f for f in files if f.src is not None]
+    if not present:
+        return None
+    bio = io.BytesIO()
+    with tarfile.open(fileobj=bio, mode="w") as tar:
+        for f in present:
+            assert f.src is not None
+            try:
+                tar.add(str(f.src), arcname=f.dest.lstrip("/"), recursive=False)
+            except FileNotFoundError:  # deleted between the event and the copy: the next batch says so
+                continue
+    return bio.getvalue()
+
+
+def _compose_failure(tenant: str, output: str) -> DevenvError:
+    """Turn compose's error output into one actionable message (ports in use get their own)."""
+    import re
+
+    lines = [ln for ln in output.strip().splitlines() if ln.strip()][-8:]
+    m = re.search(r"(?:Bind for |bind: |listen tcp4? )?(?:127\.0\.0\.1|0\.0\.0\.0)?:(\d+).*(?:already allocated|address already in use)", output)
+    if m:
+        port = int(m.group(1))
+        return DevenvError(f"tenant {tenant}: host port {port} is already in use{_who_holds(port)}",
+                           "stop what holds it, or give the tenant another range with `port_base` in devenv.local.yaml")
+    return DevenvError(f"`docker compose up` failed for tenant {tenant}:\n    " + "\n    ".join(lines),
+                       f"read the rendered file .devenv/{tenant}/compose.yaml; `devenv validate` checks the config")
+
+
+def _who_holds(port: int) -> str:
+    """Best effort: the process listening on ``port`` (via /proc), or ''."""
+    try:
+        from devenv.netutil import holder_of_port
+
+        who = holder_of_port(port)
+    except Exception:
+        who = None
+    return f" (held by {who})" if who else ""
+
+
+class Monitor:
+    """One thread per engine: every second, list the project's containers, emit each component's
+    state change (crashes and restarts included), follow the logs of every new container, and
+    notice the engine going away and coming back. Polling the engine once a second costs one API
+    call; it replaces an event stream that would die with the engine anyway."""
+
+    def __init__(self, backend: ComposeBackend, tenants: list[str], log_sink: Callable[[str, str, str], None],
+                 interval: float = 1.0) -> None:
+        self.backend = backend
+        self.tenants = set(tenants)
+        self.log_sink = log_sink
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self._followed: set[str] = set()
+        self._states: dict[tuple[str, str], tuple[str, str]] = {}
+        self._engine_ok = True
+        self._ticks = 0
+        self._thread = threading.Thread(target=self._run, name="devenv-monitor", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _run(self) -> None:
+        from devenv.engine.events import EngineHealth, Timeline
+
+        while not self.stop_event.is_set():
+            try:
+                self._tick()
+                if not self._engine_ok:
+                    self._engine_ok = True
+                    self.backend.emit(EngineHealth(ok=True, detail="reconnected"))
+                    self.backend.emit(Timeline(kind="info", message="Docker engine is back; reconnected"))
+            except Exception as exc:  # engine down or restarting: report once, keep trying
+                if self._engine_ok:
+                    self._engine_ok = False
+                    self.backend.reconnect()
+                    self.backend.emit(EngineHealth(ok=False, detail=f"engine not answering ({type(exc).__name__})"))
+                    self.backend.emit(Timeline(kind="warn", message="Docker engine stopped answering; retrying every second"))
+                else:
+                    self.backend.reconnect()
+            self.stop_event.wait(self.interval)
+
+    def _tick(self) -> None:
+        by_key: dict[tuple[str, str], list[Any]] = {}
+        for c in self.backend.client.containers.list(
+                all=True, filters={"label": [f"{LABEL_PROJECT}={self.backend.project.app.name}"]}):
+            t, comp = c.labels.get(LABEL_TENANT, ""), c.labels.get(LABEL_COMPONENT, "")
+            if t in self.tenants:
+                by_key.setdefault((t, comp), []).append(c)
+                self._maybe_follow(t, c)
+        self._ticks += 1
+        for key, cs in by_key.items():
+            st = min((_container_state(c) for c in cs), key=lambda s: _rank(s[0]))
+            if self._states.get(key) != st:
+                old = self._states.get(key)
+                self._states[key] = st
+                if old is not None:  # the first sighting was reported by up()
+                    self.backend.emit(ComponentState(tenant=key[0], component=key[1], state=st[0],  # type: ignore[arg-type]
+                                                     health=st[1]))
+
+    def _maybe_follow(self, tenant: str, c: Any) -> None:
+        if c.id in self._followed or c.status != "running":
+            return
+        tail: int | str = 30 if self._ticks == 0 else "all"  # new containers: everything they said
+        self._followed.add(c.id)
+        sink = self.log_sink
+
+        def run() -> None:
+            _follow(c, tail, lambda comp, line: sink(tenant, comp, line))
+
+        threading.Thread(target=run, name=f"devenv-logs-{c.name}", daemon=True).start()

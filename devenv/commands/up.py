@@ -1,0 +1,94 @@
+"""``devenv up``: build, start the tenants, wait for health, print URLs, then watch (TUI by default)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from devenv.commands._common import add_tenant_arg, load, pick_tenants
+from devenv.errors import DevenvError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("up", help="build and start tenants, then watch (the TUI in a terminal)")
+    add_tenant_arg(p)
+    p.add_argument("--backend", choices=["compose", "kind"], default="compose")
+    p.add_argument("--no-tui", action="store_true", help="plain output instead of the terminal UI")
+    p.add_argument("--detach", "-d", action="store_true", help="return once every component is healthy")
+    p.add_argument("--no-watch", action="store_true", help="do not watch files after starting")
+    p.add_argument("--expose", action="store_true", help="publish ports on all interfaces, not only 127.0.0.1")
+    p.add_argument("--as-prod", action="store_true", help="run the tenant with its pinned production images")
+    p.add_argument("--dev", action="append", metavar="COMPONENT", help="with --as-prod: build these from source")
+    p.add_argument("--timeout", type=float, default=300, help="seconds to wait for health (default 300)")
+    p.add_argument("--context", help="kind: a kube context other than devenv's own (explicit opt-in)")
+    p.set_defaults(run=run)
+
+
+def make_engine(args: argparse.Namespace, tenants: list[str], watch: bool):  # type: ignore[no-untyped-def]
+    from devenv.backends import get_backend
+    from devenv.engine.core import Engine
+
+    project = load()
+    kw = {"expose": args.expose} if args.backend == "compose" else {"context": getattr(args, "context", None)}
+    backend = get_backend(args.backend, project, None, **kw)
+    specs = None
+    if getattr(args, "as_prod", False):
+        specs = _as_prod_specs(project, tenants, args)
+    return Engine(project, tenants, backend, watch=watch, specs=specs, timeout=args.timeout)
+
+
+def _as_prod_specs(project, tenants, args):  # type: ignore[no-untyped-def]
+    from devenv.commands._common import split_names
+
+    try:
+        from devenv.model.asprod import resolve_as_prod
+    except ImportError as exc:  # pragma: no cover - lands with the import/diff work
+        raise DevenvError("--as-prod is not available in this build", "") from exc
+    return {t: resolve_as_prod(project, t, tuple(split_names(args.dev))) for t in tenants}
+
+
+def run(args: argparse.Namespace) -> int:
+    from devenv.lock import project_lock
+
+    project = load()
+    tenants = pick_tenants(project, args.tenant)
+    if args.dev and not args.as_prod:
+        raise DevenvError("--dev only makes sense with --as-prod", "add --as-prod, or drop --dev")
+    use_tui = not (args.no_tui or args.detach) and sys.stdout.isatty() and sys.stdin.isatty()
+    engine = make_engine(args, tenants, watch=not (args.no_watch or args.detach))
+    if use_tui:
+        from tui import run_tui
+
+        return int(run_tui(engine) or 0)
+    from devenv.commands._printer import Printer
+
+    engine.subscribe(Printer(logs=not args.detach))
+    lock = project_lock(project.app.root, f"devenv up {','.join(tenants)}")
+    return asyncio.run(_plain(engine, args.detach, lock))
+
+
+async def _plain(engine, detach: bool, lock) -> int:  # type: ignore[no-untyped-def]
+    try:
+        with lock:  # only while building and deploying: a watching session does not block others
+            await engine.start()
+    except DevenvError:
+        await engine.stop(leave_running=True)
+        raise
+    _print_urls(engine)
+    if detach:
+        await engine.stop(leave_running=True)
+        return 0
+    print("devenv: watching; Ctrl+C stops watching and leaves the tenants running", file=sys.stderr)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await engine.stop(leave_running=True)
+    return 0
+
+
+def _print_urls(engine) -> None:  # type: ignore[no-untyped-def]
+    for t in engine.tenants:
+        urls = [f"{c}={u}" for c in engine.specs[t].workloads if (u := engine.url(t, c))]
+        print(f"{t}: {'  '.join(urls) if urls else 'up (no HTTP components)'}")
+    sys.stdout.flush()

@@ -1,0 +1,382 @@
+"""The engine: builds, brings tenants up, follows them, and runs the inner loop.
+
+One asyncio loop owns the state. Blocking work (builds, compose, SDK calls) runs in threads via
+``asyncio.to_thread``; whatever a thread reports comes back through ``emit``, which hops onto the
+loop with ``call_soon_threadsafe``. Watch batches are applied one at a time, in order, so a save
+that lands during a rebuild is acted on right after it, never lost and never applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from devenv.backends.base import Backend, SyncFile
+from devenv.engine.events import (
+    EngineHealth,
+    Event,
+    LogLine,
+    TenantState,
+    Timeline,
+    WatchStatus,
+)
+from devenv.engine.state import State, reduce
+from devenv.errors import BuildError, DevenvError
+from devenv.model.resolve import resolve
+from devenv.model.types import Project, TenantSpec
+
+Subscriber = Callable[[Event], None]
+BuilderFactory = Callable[[Project, Callable[[Event], None]], Any]
+LOG_FLUSH = 0.05  # seconds: log lines reach subscribers in batches, not one call per line
+
+
+def default_builder(project: Project, emit: Callable[[Event], None]) -> Any:
+    from devenv.build.builder import Builder
+
+    return Builder(project, emit=emit)
+
+
+class Engine:
+    """See ``devenv.engine.api.EngineAPI`` for the contract the CLI and the TUI rely on."""
+
+    def __init__(self, project: Project, tenants: list[str], backend: Backend,
+                 builder_factory: BuilderFactory = default_builder, watch: bool = True,
+                 specs: dict[str, TenantSpec] | None = None, timeout: float = 300) -> None:
+        self.project = project
+        self.tenants = list(tenants)
+        self.backend = backend
+        self.builder_factory = builder_factory
+        self.watch_enabled = watch
+        self.timeout = timeout
+        self.specs: dict[str, TenantSpec] = specs or {t: resolve(project, t, "local") for t in tenants}
+        self.images: dict[str, str] = {}
+        self.state = State(app=project.app.name, backend=backend.name)
+        self._subs: list[Subscriber] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._logbuf: list[LogLine] = []
+        self._loglock = threading.Lock()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._batches: asyncio.Queue[dict[Path, str]] | None = None
+        self._watcher: Any = None
+        self._monitor: Any = None
+        self._masker: Any = None
+        self._cancel_build = threading.Event()
+        backend.emit = self.emit
+
+    # -- events -----------------------------------------------------------------------------
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        self._subs.append(fn)
+        return lambda: self._subs.remove(fn) if fn in self._subs else None
+
+    def emit(self, ev: Event) -> None:
+        """Thread-safe: events from worker threads hop onto the loop."""
+        loop = self._loop
+        if loop is None or _on_loop(loop):
+            self._dispatch(ev)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._dispatch, ev)
+
+    def _dispatch(self, ev: Event) -> None:
+        self.state = reduce(self.state, ev)
+        for fn in list(self._subs):
+            try:
+                fn(ev)
+            except Exception as exc:  # a broken subscriber must not stop the engine
+                if not isinstance(ev, Timeline):
+                    self._dispatch(Timeline(kind="warn", message=f"a subscriber failed: {exc!r}"))
+
+    def _log_sink(self, tenant: str, component: str, line: str) -> None:
+        masked = self._masker.mask(line) if self._masker else line
+        with self._loglock:
+            self._logbuf.append(LogLine(tenant=tenant, component=component, line=masked))
+
+    async def _flush_logs(self) -> None:
+        while True:
+            await asyncio.sleep(LOG_FLUSH)
+            with self._loglock:
+                batch, self._logbuf = self._logbuf, []
+            for ev in batch:
+                self._dispatch(ev)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def start(self, up: bool = True) -> None:
+        """Check the backend, build, bring every tenant up, then follow and watch."""
+        self._loop = asyncio.get_running_loop()
+        self._tasks.append(asyncio.create_task(self._flush_logs()))
+        self._masker = _masker(self.project, list(self.specs.values()))
+        try:
+            await asyncio.to_thread(self.backend.check)
+        except DevenvError as exc:
+            self.emit(EngineHealth(ok=False, detail=exc.message))
+            raise
+        self.emit(EngineHealth(ok=True))
+        for t in self.tenants:
+            self.emit(TenantState(tenant=t, state="stopped"))
+        if up:
+            await self.up(self.tenants)
+        else:
+            self.images = await asyncio.to_thread(_current_tags, self.project)
+        self._start_monitor()
+        if self.watch_enabled:
+            await self.start_watching()
+
+    async def stop(self, leave_running: bool = True) -> None:
+        self._cancel_build.set()
+        if self._watcher is not None:
+            await asyncio.to_thread(self._watcher.stop)
+            self._watcher = None
+            self.emit(WatchStatus(watching=False))
+        if self._monitor is not None:
+            self._monitor.stop()
+            self._monitor = None
+        if not leave_running:
+            for t in self.tenants:
+                await self.down(t)
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+
+    async def up(self, tenants: list[str]) -> None:
+        """Build what the tenants need, then start them side by side, waiting for health."""
+        for t in tenants:
+            self.specs.setdefault(t, resolve(self.project, t, "local"))
+            self.emit(TenantState(tenant=t, state="building"))
+        t0 = time.perf_counter()
+        try:
+            await self._build_for(tenants)
+        except BuildError as exc:
+            self._fail(f"build of {exc.image} failed: {exc.message.splitlines()[0]}", exc.log_tail, tenants)
+            raise
+        for t in tenants:
+            self.emit(TenantState(tenant=t, state="starting"))
+        results = await asyncio.gather(*(self._up_one(t) for t in tenants), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+        self.emit(Timeline(kind="up", message=f"{', '.join(tenants)} up in {time.perf_counter() - t0:.1f} s",
+                           tenants=tuple(tenants), cost_ms=(time.perf_counter() - t0) * 1000))
+
+    async def _up_one(self, tenant: str) -> None:
+        spec = self.specs[tenant]
+        try:
+            await asyncio.to_thread(self.backend.up, spec, self.images, True, self.timeout)
+        except DevenvError as exc:
+            self.emit(TenantState(tenant=tenant, state="degraded", detail=exc.message.splitlines()[0]))
+            self._fail(exc.message.splitlines()[0], tuple(exc.message.splitlines()[1:]), [tenant])
+            raise
+        if self._monitor is not None:
+            self._monitor.tenants.add(tenant)
+        urls = [u for c in spec.workloads if (u := self.url(tenant, c))]
+        self.emit(TenantState(tenant=tenant, state="up", detail=" ".join(urls)))
+
+    async def down(self, tenant: str, volumes: bool = False) -> None:
+        self.emit(TenantState(tenant=tenant, state="stopping"))
+        await asyncio.to_thread(self.backend.down, tenant, volumes)
+        for comp in self.specs[tenant].workloads if tenant in self.specs else ():
+            from devenv.engine.events import ComponentState
+
+            self.emit(ComponentState(tenant=tenant, component=comp, state="stopped"))
+        self.emit(TenantState(tenant=tenant, state="stopped"))
+        self.emit(Timeline(kind="down", message=f"{tenant} down{' (volumes removed)' if volumes else ' (data kept)'}",
+                           tenants=(tenant,)))
+
+    async def rebuild(self, component: str | None = None) -> None:
+        images = {w.build_image for s in self.specs.values() for n, w in s.workloads.items()
+                  if w.build_image and (component is None or n == component)}
+        if not images:
+            self.emit(Timeline(kind="warn", message=f"nothing to rebuild for {component or 'any component'}"))
+            return
+        await self._rebuild_and_redeploy({i: "asked for" for i in images}, force=True)
+
+    async def restart(self, tenant: str, component: str) -> None:
+        t0 = time.perf_counter()
+        await asyncio.to_thread(self.backend.restart, tenant, component)
+        self.emit(Timeline(kind="restart", message=f"{component} ({tenant}) restarted", component=component,
+                           tenants=(tenant,), cost_ms=(time.perf_counter() - t0) * 1000))
+
+    def shell_argv(self, tenant: str, component: str) -> list[str]:
+        name = getattr(self.backend, "container_for", lambda t, c: None)(tenant, component)
+        if not name:
+            raise DevenvError(f"{tenant}/{component} is not running", f"run `devenv up --tenant {tenant}`")
+        return ["docker", "exec", "-it", name, "sh", "-c", "command -v bash >/dev/null && exec bash || exec sh"]
+
+    def url(self, tenant: str, component: str) -> str | None:
+        spec = self.specs.get(tenant)
+        w = spec.workloads.get(component) if spec else None
+        return next((f"http://127.0.0.1:{p.host}/" for p in (w.ports if w else ()) if p.http), None)
+
+    # -- building -----------------------------------------------------------------------------
+    async def _build_for(self, tenants: list[str], force: bool = False) -> dict[str, str]:
+        needed = {w.build_image for t in tenants for w in self.specs[t].workloads.values() if w.build_image}
+        return await self._build(needed, force)
+
+    async def _build(self, images: set[str], force: bool = False) -> dict[str, str]:
+        if not images:
+            return {}
+        self._cancel_build.clear()
+        builder = self.builder_factory(self.project, self.emit)
+        try:
+            results = await asyncio.to_thread(builder.build, sorted(images), self._cancel_build, force)
+        except asyncio.CancelledError:
+            self._cancel_build.set()
+            raise
+        refs = {k: r.ref for k, r in results.items()}
+        self.images.update(refs)
+        return refs
+
+    def _fail(self, message: str, tail: Any, tenants: list[str]) -> None:
+        self.emit(Timeline(kind="fail", message=message, tenants=tuple(tenants), detail=tuple(tail or ())))
+
+    # -- watching -----------------------------------------------------------------------------
+    def _start_monitor(self) -> None:
+        from devenv.backends.compose import ComposeBackend, Monitor
+
+        if isinstance(self.backend, ComposeBackend) and self._monitor is None:
+            self._monitor = Monitor(self.backend, self.tenants, self._log_sink)
+            self._monitor.start()
+
+    async def start_watching(self) -> None:
+        from devenv.watch.observer import Watcher, check_inotify
+
+        self._batches = asyncio.Queue()
+        roots = sorted({self.project.app.images[w.build_image].context for s in self.specs.values()
+                        for w in s.workloads.values() if w.build_image})
+        loop = asyncio.get_running_loop()
+        queue = self._batches
+
+        def on_batch(changes: dict[Path, Any]) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, changes)
+
+        self._watcher = Watcher(roots, on_batch)
+        await asyncio.to_thread(self._watcher.start)
+        files = self._watcher.file_count()
+        warning = check_inotify(files)
+        if warning:
+            self.emit(Timeline(kind="warn", message=warning))
+        self._tasks.append(asyncio.create_task(self._apply_batches()))
+        await self.initial_sync()
+        self.emit(WatchStatus(watching=True, files=files))
+
+    async def initial_sync(self) -> None:
+        """Edits made while devenv was stopped reach the containers before watching begins."""
+        from devenv.watch.initial import changed_since
+
+        changes: dict[Path, Any] = {}
+        for spec in self.specs.values():
+            for comp, w in spec.workloads.items():
+                if not w.build_image:
+                    continue
+                since = await asyncio.to_thread(_image_created, self.backend, spec.name, comp)
+                if since is None:
+                    continue
+                for p in await asyncio.to_thread(changed_since, self.project.app, w.build_image, since):
+                    changes[p] = "modified"
+        if changes:
+            self.emit(Timeline(kind="info", message=f"{len(changes)} file(s) changed while devenv was stopped; applying"))
+            await self.apply_changes(changes)
+
+    async def _apply_batches(self) -> None:
+        assert self._batches is not None
+        while True:
+            changes = await self._batches.get()
+            while not self._batches.empty():  # merge what queued up during the last action
+                changes.update(self._batches.get_nowait())
+            try:
+                await self.apply_changes(changes)
+            except Exception as exc:  # the watcher carries on; the next save retries
+                self._fail(f"applying changes failed: {exc}", (), list(self.specs))
+
+    async def apply_changes(self, changes: dict[Path, Any]) -> None:
+        from devenv.watch.mapping import plan_changes
+
+        plan = plan_changes(self.project.app, list(self.specs.values()), changes)
+        for action in plan.syncs:
+            await self._sync(action)
+        if plan.rebuilds:
+            await self._rebuild_and_redeploy(dict(plan.rebuilds))
+
+    async def _sync(self, action: Any) -> None:
+        t0 = time.perf_counter()
+        files = [SyncFile(Path(src) if src else None, dest) for src, dest in action.files]
+        try:
+            for tenant in action.tenants:
+                await asyncio.to_thread(self.backend.sync, tenant, action.component, files)
+                if action.then_exec:
+                    await asyncio.to_thread(self.backend.exec, tenant, action.component, list(action.then_exec))
+                if action.then_restart:
+                    await asyncio.to_thread(self.backend.restart, tenant, action.component)
+        except DevenvError as exc:
+            self._fail(f"sync of {action.component} failed: {exc.message}", (), list(action.tenants))
+            return
+        ms = (time.perf_counter() - t0) * 1000
+        then = " and restarted" if action.then_restart else (" and ran its command" if action.then_exec else "")
+        names = ", ".join(Path(s or d).name for s, d in action.files[:3]) + (" ..." if len(action.files) > 3 else "")
+        self.emit(Timeline(
+            kind="sync", component=action.component, tenants=tuple(action.tenants), cost_ms=ms,
+            message=(f"{action.component} ({', '.join(action.tenants)}): synced {len(files)} file(s) [{names}] "
+                     f"by rule {action.rule.path} -> {action.rule.target}{then} in {ms:.0f} ms"),
+            detail=tuple(f"{s or '(deleted)'} -> {d}" for s, d in action.files)))
+
+    async def _rebuild_and_redeploy(self, reasons: dict[str, str], force: bool = False) -> None:
+        t0 = time.perf_counter()
+        before = dict(self.images)
+        affected = self._tenants_using(set(reasons))
+        why = "; ".join(f"{img}: {r}" for img, r in sorted(reasons.items()))
+        self.emit(Timeline(kind="rebuild", message=f"{why} -> rebuilding {', '.join(sorted(reasons))}; "
+                           f"{len(affected)} tenant(s) to redeploy", tenants=tuple(sorted(affected))))
+        try:
+            await self._build(set(reasons), force)
+        except BuildError as exc:
+            self._fail(f"build of {exc.image} failed: {exc.message.splitlines()[0]} (watching on; the next save retries)",
+                       exc.log_tail, sorted(affected))
+            return
+        changed = {k for k, v in self.images.items() if before.get(k) != v} | (set(reasons) if force else set())
+        for tenant in sorted(affected):
+            spec = self.specs[tenant]
+            comps = [c for c, w in spec.workloads.items() if w.build_image in changed]
+            if not comps:
+                continue
+            try:
+                await asyncio.to_thread(self.backend.redeploy, spec, self.images, comps, self.timeout)  # type: ignore[attr-defined]
+            except DevenvError as exc:
+                self._fail(f"redeploy of {', '.join(comps)} ({tenant}) failed: {exc.message.splitlines()[0]}",
+                           exc.message.splitlines()[1:], [tenant])
+                continue
+            ms = (time.perf_counter() - t0) * 1000
+            self.emit(Timeline(kind="redeploy", message=f"{', '.join(comps)} ({tenant}) redeployed in {ms:.0f} ms",
+                               tenants=(tenant,), cost_ms=ms))
+
+    def _tenants_using(self, images: set[str]) -> set[str]:
+        return {t for t, s in self.specs.items() if any(w.build_image in images for w in s.workloads.values())}
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _image_created(backend: Backend, tenant: str, comp: str) -> float | None:
+    fn = getattr(backend, "image_created", None)
+    return fn(tenant, comp) if fn else None
+
+
+def _current_tags(project: Project) -> dict[str, str]:
+    from devenv.build.graph import compute_tags
+
+    return compute_tags(project.app)
+
+
+def _masker(project: Project, specs: list[TenantSpec]) -> Any:
+    from devenv.secrets import Masker, local_secret_values
+
+    values: list[str] = []
+    for spec in specs:
+        for keys in local_secret_values(project.app.root, spec).values():
+            values += list(keys.values())
+    return Masker(values)

@@ -1,0 +1,35 @@
+"""Small filesystem helpers: atomic, owner-only writes under ``.devenv/``."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def state_dir(root: Path, *parts: str) -> Path:
+    """``<root>/.devenv/<parts>``, created owner-only (it holds secrets and rendered files)."""
+    d = root / ".devenv"
+    for p in (d, *[d.joinpath(*parts[: i + 1]) for i in range(len(parts))]):
+        p.mkdir(mode=0o700, exist_ok=True)
+    gi = d / ".gitignore"
+    if not gi.exists():
+        atomic_write(gi, "*\n")
+    return d.joinpath(*parts)
+
+
+def atomic_write(path: Path, text: str, mode: int = 0o600) -> Path:
+    """Write ``text`` to ``path`` so a reader sees the old or the new file, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
