@@ -35,6 +35,7 @@ CERTS_DIR = "/etc/containerd/certs.d"
 REGISTRY_CONTAINER_PORT = 5000
 DEFAULT_REGISTRY = "devenv-registry:5001"
 REGISTRY_HELP = "https://kind.sigs.k8s.io/docs/user/local-registry/"
+LOOPBACK_NAMES = ("localhost", "127.0.0.1")
 
 Selector = dict[str, str]
 
@@ -127,9 +128,14 @@ def registry_hosts_toml(registry: str = DEFAULT_REGISTRY) -> tuple[str, str]:
 
 
 def registry_configmap(registry: str = DEFAULT_REGISTRY) -> dict[str, Any]:
-    """KEP-1755: tells tools (Tilt, Skaffold, ctlptl...) where to push for this cluster."""
+    """KEP-1755: tells tools (Tilt, Skaffold, ctlptl...) where to push for this cluster. Takes the
+    registry as ``<container name>:<host port>`` or as the host's own ``localhost:<port>``."""
     reg = parse_registry(registry)
-    hosting = f'host: "{reg.host}"\nhostFromClusterNetwork: "{reg.in_cluster}"\nhelp: "{REGISTRY_HELP}"\n'
+    lines = [f'host: "{reg.host}"']
+    if reg.name not in LOOPBACK_NAMES:  # given "localhost:5001" we do not know the container's name
+        lines.append(f'hostFromClusterNetwork: "{reg.in_cluster}"')
+    lines.append(f'help: "{REGISTRY_HELP}"')
+    hosting = "".join(f"{line}\n" for line in lines)
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",

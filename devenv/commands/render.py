@@ -1,0 +1,176 @@
+"""``devenv render``: print what a backend would run, as plain YAML.
+
+Only YAML goes to stdout (notes and warnings go to stderr), so the output pipes straight into
+``docker compose -f - config`` or ``kubectl apply -f -``.
+
+Rendering writes nothing by default. Secrets follow from that:
+
+* compose: the file references the tenant's secrets env file (``.devenv/<tenant>/secrets.env``, by
+  absolute path so the output works from any directory) only when that file exists, i.e. after
+  ``devenv up`` or with ``--write-secrets`` (which generates missing values, stores them and writes
+  the env file). Otherwise secrets are left out entirely and a note says so. The compose output
+  never contains a secret value either way.
+* kind, local: Secret objects carry the overlay's dev values plus values stored by earlier runs;
+  ``--write-secrets`` generates and stores any still missing. Prod output has no Secret objects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from devenv import secrets
+from devenv.commands._common import add_tenant_arg, load, pick_tenants, split_names
+from devenv.errors import DevenvError
+from devenv.model.resolve import resolve
+from devenv.model.types import Project, TenantSpec
+from devenv.render.compose import compose_warnings, load_fragments, render_compose
+from devenv.render.kind_cluster import DEFAULT_REGISTRY, cluster_satisfies, render_cluster
+from devenv.render.kube import render_manifests
+from devenv.render.yamldump import dump, dump_all
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "render",
+        help="print a tenant's compose file, Kubernetes manifests or the kind cluster config",
+        description="Print what a backend would run, as YAML on stdout (notes on stderr). "
+                    "Pipe it: `devenv render -t acme | docker compose -f - config`, "
+                    "`devenv render -t acme --backend kind | kubectl apply -f -`.",
+    )
+    add_tenant_arg(p, help="tenant(s); compose renders one, kind and --cluster several (default: all for --cluster)")
+    p.add_argument("--backend", choices=("compose", "kind"), default="compose",
+                   help="compose file or Kubernetes manifests (default: compose)")
+    p.add_argument("--env", choices=("local", "prod"), default="local",
+                   help="local (the overlay applied, images built from source) or prod (production's view)")
+    p.add_argument("--cluster", action="store_true", help="render the kind cluster config for the tenants")
+    p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument("--write-secrets", action="store_true",
+                   help="generate and store missing local secret values (and the compose env file)")
+    p.add_argument("--expose", action="store_true", help="compose: publish ports on 0.0.0.0, not 127.0.0.1")
+    p.add_argument("--registry", default=DEFAULT_REGISTRY, metavar="NAME:PORT",
+                   help=f"--cluster: local registry container and host port, or 'none' (default {DEFAULT_REGISTRY})")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    project = load()
+    if args.cluster:
+        text = render_cluster_text(project, args)
+    elif args.backend == "compose":
+        text = render_compose_text(project, args)
+    else:
+        text = render_kube_text(project, args)
+    write_output(text, args.output)
+    return 0
+
+
+def note(message: str) -> None:
+    print(f"devenv: {message}", file=sys.stderr)
+
+
+def image_refs(project: Project, specs: list[TenantSpec]) -> dict[str, str]:
+    """Content tags for the images the specs build from source (none are built here)."""
+    keys = sorted({w.build_image for s in specs for w in s.workloads.values() if w.build_image})
+    if not keys:
+        return {}
+    try:
+        from devenv.build.graph import compute_tags
+    except ImportError:  # TODO: drop once devenv.build.graph is always present
+        return {k: f"devenv/{project.app.name}-{k}:dev" for k in keys}
+    try:
+        tags = compute_tags(project.app, images=keys)
+    except DevenvError as exc:
+        # Rendering is for reading: show the file even while an image's inputs are broken.
+        note(f"warning: cannot compute content tags ({exc.message}); showing placeholder tags ':unhashed'")
+        return {k: f"devenv/{project.app.name}-{k}:unhashed" for k in keys}
+    return {k: tags[k] for k in keys}
+
+
+def render_cluster_text(project: Project, args: argparse.Namespace) -> str:
+    specs = [resolve(project, t, "local") for t in pick_tenants(project, args.tenant, default_all=True)]
+    registry = None if args.registry.lower() == "none" else args.registry
+    cluster = render_cluster(project, specs, registry=registry)
+    for problem in cluster_satisfies(cluster, specs):
+        note(f"warning: no node satisfies {problem}")
+    return dump(cluster)
+
+
+def compose_tenant(project: Project, names: list[str] | None) -> str:
+    """Compose renders one tenant: the one named, else the first default (said on stderr)."""
+    named = split_names(names)
+    tenants = pick_tenants(project, names)
+    if len(tenants) > 1 and named:
+        raise DevenvError("compose renders one tenant at a time (each is its own compose project)",
+                          "pass a single --tenant, or use --backend kind for several")
+    if not named:
+        note(f"rendering tenant {tenants[0]} (pass --tenant to pick another)")
+    return tenants[0]
+
+
+def render_compose_text(project: Project, args: argparse.Namespace) -> str:
+    spec = resolve(project, compose_tenant(project, args.tenant), args.env)
+    root = project.app.root
+    env_file = compose_env_file(root, spec, args.write_secrets)
+    fragments = load_fragments(root)
+    for warning in compose_warnings(project, spec, fragments):
+        note(f"warning: {warning}")
+    doc = render_compose(project, spec, image_refs(project, [spec]), secrets_env_file=env_file,
+                         expose=args.expose, fragments=fragments)
+    return dump(doc)
+
+
+def compose_env_file(root: Path, spec: TenantSpec, write: bool) -> str | None:
+    if spec.env != "local" or not secrets.secret_refs(spec):
+        return None
+    if write:
+        return str(secrets.write_env_file(root, spec, secrets.local_secret_values(root, spec)))
+    path = secrets.env_file_path(root, spec.name)
+    if path.is_file():
+        return str(path)
+    note(f"secrets left out: {path} does not exist yet (run `devenv up` once, or add --write-secrets)")
+    return None
+
+
+def render_kube_text(project: Project, args: argparse.Namespace) -> str:
+    specs = [resolve(project, t, args.env) for t in pick_tenants(project, args.tenant)]
+    images = image_refs(project, specs)
+    docs: list[dict[str, Any]] = []
+    for spec in specs:
+        docs += render_manifests(project, spec, images, kube_secret_values(project.app.root, spec, args.write_secrets))
+    return dump_all(docs)
+
+
+def kube_secret_values(root: Path, spec: TenantSpec, write: bool) -> dict[str, dict[str, str]] | None:
+    if spec.env != "local":
+        return None
+    if write:
+        return secrets.local_secret_values(root, spec)
+    values = secrets.merge_values(spec, secrets.stored_secret_values(root, spec.name))
+    for ref in secrets.missing_refs(spec, values):
+        note(f"warning: {spec.name}: no local value for secret {ref.name}/{ref.key} yet; "
+             "its pods will not start (add --write-secrets, or set it in devenv.local.yaml)")
+    return values
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Stdout, or FILE replaced atomically and private (kind output may hold dev secret values)."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    output = output.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    note(f"wrote {output}")
