@@ -12,7 +12,7 @@ from pathlib import Path
 from devenv.errors import ConfigError, DevenvError, Problem
 from devenv.model.parse import parse_app, parse_overlays, parse_profile
 from devenv.model.types import Project
-from devenv.model.validate import validate_documents
+from devenv.model.validate import duplicate_profile, validate_documents
 from devenv.model.yamlpos import Document, load_yaml
 
 APP_FILE = "devenv.yaml"
@@ -47,6 +47,9 @@ def read_documents(root: Path) -> tuple[Document | None, dict[str, Document], li
     pdir = root / PROFILES_DIR
     files = sorted(pdir.glob("*.yaml")) + sorted(pdir.glob("*.yml")) if pdir.is_dir() else []
     for f in files:
+        if f.stem in profiles:  # acme.yaml and acme.yml: one tenant, two files
+            problems.append(duplicate_profile(f.stem, profiles[f.stem], rel(root, f)))
+            continue
         doc, p = load_yaml(f, rel(root, f))
         problems += p
         if doc is not None:
