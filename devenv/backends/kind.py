@@ -34,8 +34,7 @@ REGISTRY_NAME = "devenv-registry"
 REGISTRY_IMAGE = "registry:2"
 REGISTRY_PORT = 5001
 REGISTRY_HOST = f"localhost:{REGISTRY_PORT}"
-REGISTRY_CERTS_DIR = f"/etc/containerd/certs.d/{REGISTRY_HOST}"
-REGISTRY_HOSTS_TOML = f'[host."http://{REGISTRY_NAME}:5000"]\n'
+REGISTRY = f"{REGISTRY_NAME}:{REGISTRY_PORT}"  # <container name>:<host port>, as the renderers take it
 KIND_NETWORK = "kind"
 FIELD_MANAGER = "devenv"
 CONTEXT_ENV = "DEVENV_KUBE_CONTEXT"
@@ -203,7 +202,7 @@ class KindBackend(Backend):
         from devenv.render.kind_cluster import render_cluster
         from devenv.render.yamldump import dump
 
-        config = render_cluster(self.project, specs, name=self.cluster, registry=f"{REGISTRY_NAME}:{REGISTRY_PORT}")
+        config = render_cluster(self.project, specs, name=self.cluster, registry=REGISTRY)
         self._info(f"creating kind cluster {self.cluster} (about 20 s per node)")
         t0 = time.monotonic()
         self._kind("create", "cluster", "--name", self.cluster, "--config", "-", input=dump(config))
@@ -264,14 +263,14 @@ class KindBackend(Backend):
         nets = self._docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", REGISTRY_NAME).stdout
         if KIND_NETWORK not in json.loads(nets or "{}"):
             self._docker("network", "connect", KIND_NETWORK, REGISTRY_NAME)
-        for node in self._kind("get", "nodes", "--name", self.cluster, timeout=60).stdout.split():
-            self._docker("exec", node, "mkdir", "-p", REGISTRY_CERTS_DIR)
-            self._docker("exec", "-i", node, "cp", "/dev/stdin", f"{REGISTRY_CERTS_DIR}/hosts.toml",
-                         input=REGISTRY_HOSTS_TOML)
-        from devenv.render.kind_cluster import registry_configmap
+        from devenv.render.kind_cluster import registry_configmap, registry_hosts_toml
         from devenv.render.yamldump import dump
 
-        self._apply(dump(registry_configmap(REGISTRY_HOST)))
+        certs_dir, hosts_toml = registry_hosts_toml(REGISTRY)
+        for node in self._kind("get", "nodes", "--name", self.cluster, timeout=60).stdout.split():
+            self._docker("exec", node, "mkdir", "-p", certs_dir)
+            self._docker("exec", "-i", node, "cp", "/dev/stdin", f"{certs_dir}/hosts.toml", input=hosts_toml)
+        self._apply(dump(registry_configmap(REGISTRY)))
 
     # -- images -------------------------------------------------------------------------------
 
@@ -319,8 +318,11 @@ class KindBackend(Backend):
 
     def _manifests(self, spec: TenantSpec, images: dict[str, str]) -> list[dict[str, Any]]:
         from devenv.render.kube import render_manifests
+        from devenv.secrets import local_secret_values
 
-        return render_manifests(self.project, spec, images)
+        # The same stored values compose uses, so a tenant's database password does not change
+        # when it moves between backends.
+        return render_manifests(self.project, spec, images, local_secret_values(self.project.app.root, spec))
 
     def _cluster_images(self, spec: TenantSpec, images: dict[str, str],
                         components: Iterable[str] | None = None) -> dict[str, str]:
