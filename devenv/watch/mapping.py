@@ -35,8 +35,10 @@ from devenv.model.types import App, Component, ImageDef, TenantSpec, WatchRule
 from devenv.watch.ignore import IsIgnored, default_is_ignored, noise_reason
 
 ChangeKind = Literal["created", "modified", "deleted", "moved"]
-"""``moved`` marks the *destination* of a rename (the path now holds a file); the watcher reports
-the source of a rename as ``deleted``."""
+"""``moved`` marks the *source* of a rename: the path no longer holds a file, like ``deleted``, but
+the coalescer can tell a save's temp file (created, then renamed onto the real file) from a
+real deletion. The destination of a rename is reported as ``created``."""
+GONE: frozenset[str] = frozenset({"deleted", "moved"})
 
 DEPENDENCY_MANIFESTS = (
     "requirements*.txt", "pyproject.toml", "poetry.lock", "Pipfile", "Pipfile.lock", "uv.lock",
@@ -111,7 +113,7 @@ def plan_changes(
     used = used_images(app, specs)
     draft = _Draft()
     for path in sorted(changes):
-        _plan_path(app, specs, used, ignored_by, draft, path, changes[path] == "deleted")
+        _plan_path(app, specs, used, ignored_by, draft, path, changes[path] in GONE)
     rebuilds = _with_dependents(app, used, _summarise(draft.causes))
     syncs, superseded = _drop_superseded(app, specs, draft, rebuilds)
     return ChangePlan(
