@@ -1,0 +1,91 @@
+"""The Dockerfile linter against a corpus of good and bad files, and the sample (no false positive)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from devenv.build.dockerfile import parse
+from devenv.build.lint import lint_dockerfile
+from devenv.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO / "tests" / "corpus" / "dockerfiles"
+CASES = sorted(p.parent.name for p in CORPUS.glob("*/Dockerfile"))
+_EXPECT = re.compile(r"^#\s*expect:\s*([\w-]+)\s*$")
+
+
+def expected(dockerfile: Path) -> list[tuple[int | None, str]]:
+    """``# expect: rule`` applies to the next instruction's line."""
+    lines = dockerfile.read_text().splitlines()
+    starts = [i.line for i in parse(dockerfile.read_text())]
+    out: list[tuple[int | None, str]] = []
+    for n, line in enumerate(lines, start=1):
+        m = _EXPECT.match(line.strip())
+        if m:
+            out.append((next(s for s in starts if s > n), m.group(1)))
+    return sorted(out, key=lambda x: (x[0] or 0, x[1]))
+
+
+def test_corpus_is_not_empty() -> None:
+    assert any(c.startswith("good") for c in CASES) and sum(c.startswith("bad") for c in CASES) >= 5
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_corpus_case(case: str) -> None:
+    d = CORPUS / case
+    got = [(f.line, f.rule) for f in lint_dockerfile(d / "Dockerfile", d)]
+    assert sorted(got, key=lambda x: (x[0] or 0, x[1])) == expected(d / "Dockerfile")
+
+
+def test_every_rule_is_covered_by_the_corpus() -> None:
+    rules = {r for c in CASES for _, r in expected(CORPUS / c / "Dockerfile")}
+    assert rules >= {"copy-before-install", "add-remote-url", "volatile-arg-early", "apt-update-alone",
+                     "unpinned-from", "secret-in-build"}
+
+
+def test_findings_name_file_line_and_fix() -> None:
+    f = lint_dockerfile(CORPUS / "bad-apt" / "Dockerfile", root=REPO)[0]
+    assert str(f).startswith("tests/corpus/dockerfiles/bad-apt/Dockerfile:2: unpinned-from: ")
+    assert "(fix: " in str(f)
+
+
+@pytest.mark.parametrize("noise", [".git", "node_modules", ".venv", "venv", "__pycache__"])
+def test_missing_dockerignore_with_noise(tmp_path: Path, noise: str) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM debian:bookworm-slim\nCOPY app /app\n")
+    (tmp_path / "app" / noise).mkdir(parents=True)
+    got = lint_dockerfile(tmp_path / "Dockerfile", tmp_path)
+    assert [(f.rule, f.line) for f in got] == [("no-dockerignore", None)]
+    assert noise in got[0].message
+    (tmp_path / ".dockerignore").write_text(f"**/{noise}\n")
+    assert lint_dockerfile(tmp_path / "Dockerfile", tmp_path) == []
+
+
+def test_clean_context_without_dockerignore_is_fine(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    assert lint_dockerfile(tmp_path / "Dockerfile", tmp_path) == []
+
+
+SAMPLE_DOCKERFILES = sorted((REPO / "examples" / "shop").rglob("Dockerfile"))
+
+
+@pytest.mark.parametrize("dockerfile", SAMPLE_DOCKERFILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_no_false_positive_on_the_sample(dockerfile: Path) -> None:
+    assert lint_dockerfile(dockerfile, dockerfile.parent) == []
+
+
+def test_sample_exists() -> None:
+    assert len(SAMPLE_DOCKERFILES) >= 5
+
+
+def test_lint_command_on_the_sample(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint"]) == 0
+    assert "no findings" in capsys.readouterr().out
+
+
+def test_lint_command_on_files_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", "--json", str(CORPUS / "bad-apt" / "Dockerfile")]) == 1
+    out = capsys.readouterr().out
+    assert '"rule": "apt-update-alone"' in out
