@@ -1,0 +1,185 @@
+"""The compose renderer: isolation, ports, labels, secrets, fragments."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+from test_render_support import ENVS, TENANTS, fixed_images, load_sample
+
+from devenv import secrets
+from devenv.errors import DevenvError
+from devenv.model import resolve
+from devenv.model.types import LABEL_MANAGED, LABEL_PROJECT, LABEL_TENANT, Project, TenantSpec
+from devenv.render.compose import (
+    compose_warnings,
+    deep_merge,
+    duration,
+    load_fragments,
+    render_compose,
+)
+from devenv.render.yamldump import dump
+
+
+@pytest.fixture
+def project(sample: Path) -> Project:
+    return load_sample(sample)
+
+
+def render(project: Project, tenant: str, env: str = "local", **kw: object) -> dict:
+    return render_compose(project, resolve(project, tenant, env), fixed_images(project), **kw)  # type: ignore[arg-type]
+
+
+def with_workload(spec: TenantSpec, name: str, **changes: object) -> TenantSpec:
+    workloads = dict(spec.workloads)
+    workloads[name] = replace(workloads[name], **changes)  # type: ignore[arg-type]
+    return replace(spec, workloads=workloads)
+
+
+def test_deterministic(project: Project, sample: Path) -> None:
+    frags = load_fragments(sample)
+    assert dump(render(project, "acme", fragments=frags)) == dump(render(project, "acme", fragments=frags))
+
+
+def test_services_in_workload_order_and_tenant_named(project: Project) -> None:
+    doc = render(project, "globex")
+    assert doc["name"] == "devenv-globex"
+    assert list(doc["services"]) == list(resolve(project, "globex").workloads)
+    assert "scheduler" not in doc["services"]  # disabled in globex's production profile
+
+
+def test_no_secret_values_in_output(project: Project, sample: Path) -> None:
+    spec = resolve(project, "acme")
+    values = secrets.local_secret_values(sample, spec)
+    env_file = secrets.write_env_file(sample, spec, values)
+    text = dump(render(project, "acme", secrets_env_file=str(env_file)))
+    for keys in values.values():
+        for value in keys.values():
+            assert value not in text
+    assert "DATABASE_PASSWORD" not in text and "PAYMENTS_API_KEY" not in text
+    assert str(env_file) in text
+
+
+def test_without_env_file_nothing_secret(project: Project) -> None:
+    doc = render(project, "acme")
+    assert all("env_file" not in svc for svc in doc["services"].values())
+
+
+def test_ports_bind_loopback_and_never_collide(project: Project) -> None:
+    seen: dict[str, str] = {}
+    for tenant in TENANTS:
+        for name, svc in render(project, tenant)["services"].items():
+            for port in svc.get("ports", []):
+                assert port["host_ip"] == "127.0.0.1"
+                assert port["published"] not in seen, f"{tenant}/{name} reuses {seen.get(port['published'])}"
+                seen[port["published"]] = f"{tenant}/{name}"
+    assert seen
+
+
+def test_expose_binds_all_interfaces(project: Project) -> None:
+    doc = render(project, "acme", expose=True)
+    assert {p["host_ip"] for s in doc["services"].values() for p in s.get("ports", [])} == {"0.0.0.0"}
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_every_object_labelled(project: Project, tenant: str, env: str) -> None:
+    doc = render(project, tenant, env)
+    objects = [*doc["services"].values(), *doc["networks"].values(), *doc.get("volumes", {}).values()]
+    for obj in objects:
+        labels = obj["labels"]
+        assert labels[LABEL_PROJECT] == "shop" and labels[LABEL_TENANT] == tenant
+        assert labels[LABEL_MANAGED] == "true"
+    for name, svc in doc["services"].items():
+        assert svc["labels"]["dev.devenv.component"] == name
+
+
+def test_tenants_never_share_network_or_volumes(project: Project) -> None:
+    names = [render(project, t)["networks"]["default"]["name"] for t in TENANTS]
+    assert names == ["devenv-acme", "devenv-globex", "devenv-initech"]
+    vols = [v["name"] for t in TENANTS for v in render(project, t)["volumes"].values()]
+    assert len(vols) == len(set(vols))
+
+
+def test_depends_on_conditions(project: Project) -> None:
+    svcs = render(project, "acme")["services"]
+    assert svcs["api"]["depends_on"] == {"postgres": {"condition": "service_healthy"},
+                                         "redis": {"condition": "service_healthy"}}
+
+
+def test_depends_on_without_health_waits_for_start(project: Project) -> None:
+    spec = with_workload(resolve(project, "acme"), "redis", health=None)
+    doc = render_compose(project, spec, fixed_images(project))
+    assert doc["services"]["scheduler"]["depends_on"] == {"redis": {"condition": "service_started"}}
+
+
+def test_healthchecks(project: Project) -> None:
+    svcs = render(project, "acme")["services"]
+    assert svcs["web"]["healthcheck"]["test"][:3] == ["CMD", "python3", "-c"]
+    assert "http://127.0.0.1:8000/healthz" in svcs["web"]["healthcheck"]["test"][3]
+    assert svcs["redis"]["healthcheck"] == {"test": ["CMD", "redis-cli", "ping"], "interval": "1s",
+                                            "timeout": "3s", "retries": 30, "start_period": "0s"}
+
+
+def test_images_local_built_prod_pinned(project: Project) -> None:
+    assert render(project, "acme")["services"]["web"]["image"] == "devenv/shop-web:golden"
+    prod = render(project, "acme", "prod")["services"]
+    assert prod["web"]["image"].startswith("registry.shop.example/shop/web:2026.11.3@sha256:")
+    assert "pull_policy" not in prod["web"]
+
+
+def test_missing_image_ref_is_a_devenv_error(project: Project) -> None:
+    with pytest.raises(DevenvError, match="no image reference for image 'web'"):
+        render_compose(project, resolve(project, "acme"), {})
+
+
+def test_replicas_only_without_ports(project: Project) -> None:
+    svcs = render(project, "acme", "prod")["services"]
+    assert svcs["worker"]["deploy"] == {"replicas": 4}
+    assert "deploy" not in svcs["web"]  # 3 wanted, but a host port binds once
+    warnings = compose_warnings(project, resolve(project, "acme", "prod"))
+    assert any("acme/web: 3 replicas" in w for w in warnings)
+
+
+def test_dollar_is_escaped(project: Project) -> None:
+    spec = resolve(project, "acme")
+    spec = with_workload(spec, "web", env={**spec.workloads["web"].env, "PRICE": "$5"})
+    assert render_compose(project, spec, fixed_images(project))["services"]["web"]["environment"]["PRICE"] == "$$5"
+
+
+def test_fragments_merge_into_component_and_file(project: Project, sample: Path) -> None:
+    (sample / "compose" / "override.yaml").write_text("services:\n  web:\n    environment: {EXTRA: '1'}\n")
+    (sample / "compose" / "nosuch.yaml").write_text("shm_size: 1g\n")
+    frags = load_fragments(sample)
+    doc = render(project, "acme", fragments=frags)
+    assert doc["services"]["postgres"]["shm_size"] == "128m"
+    assert doc["services"]["web"]["environment"]["EXTRA"] == "1"
+    assert doc["services"]["web"]["environment"]["TENANT"] == "acme"  # merged, not replaced
+    assert "nosuch" not in doc["services"]
+    assert any("nosuch.yaml" in w for w in compose_warnings(project, resolve(project, "acme"), frags))
+
+
+def test_fragment_for_disabled_component_is_skipped(project: Project) -> None:
+    doc = render(project, "globex", fragments={"services": {"scheduler": {"shm_size": "1g"}}})
+    assert "scheduler" not in doc["services"]
+
+
+def test_bad_fragment_is_reported(sample: Path) -> None:
+    (sample / "compose" / "web.yaml").write_text("- not a mapping\n")
+    with pytest.raises(DevenvError, match="not a mapping"):
+        load_fragments(sample)
+
+
+def test_deep_merge_replaces_lists() -> None:
+    assert deep_merge({"a": {"b": 1, "c": [1]}}, {"a": {"c": [2], "d": 3}}) == {"a": {"b": 1, "c": [2], "d": 3}}
+
+
+def test_duration() -> None:
+    assert (duration(2.0), duration(0.5), duration(0)) == ("2s", "500ms", "0s")
+
+
+def test_output_is_valid_yaml_roundtrip(project: Project) -> None:
+    doc = render(project, "initech")
+    assert yaml.safe_load(dump(doc)) == doc
