@@ -19,6 +19,7 @@ import io
 import json
 import os
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -132,6 +133,8 @@ class KindBackend(Backend):
         self.context = context or os.environ.get(CONTEXT_ENV) or self.expected_context
         self.registry_ok: bool | None = None  # None: not decided yet in this process
         self._cluster_ready = False
+        # The engine brings tenants up in parallel threads; one of them creates the cluster.
+        self._lock = threading.RLock()
 
     # -- tools and guards ---------------------------------------------------------------------
 
@@ -183,14 +186,15 @@ class KindBackend(Backend):
         added later) or check the existing one still places ``specs`` as production does."""
         specs = specs if specs is not None else self._all_specs()
         self.guard_context()
-        self.ensure_registry_container()
-        if not self.cluster_exists():
-            self._create_cluster(self._all_specs(specs))
-        else:
-            self._verify_nodes(specs)
-        if self.registry_ok:
-            self._wire_registry()
-        self._cluster_ready = True
+        with self._lock:
+            self.ensure_registry_container()
+            if not self.cluster_exists():
+                self._create_cluster(self._all_specs(specs))
+            else:
+                self._verify_nodes(specs)
+            if self.registry_ok:
+                self._wire_registry()
+            self._cluster_ready = True
 
     def _all_specs(self, extra: list[TenantSpec] | None = None) -> list[TenantSpec]:
         specs = {s.name: s for s in (extra or [])}
@@ -232,16 +236,18 @@ class KindBackend(Backend):
     def ensure_registry_container(self) -> bool:
         """Run ``registry:2`` as devenv-registry on 127.0.0.1:5001 (kind's documented recipe); when
         the image is absent and cannot be pulled, record that images go by ``kind load``."""
-        if self.registry_ok is not None:
+        with self._lock:
+            if self.registry_ok is None:
+                self.registry_ok = self._start_registry()
             return self.registry_ok
+
+    def _start_registry(self) -> bool:
         state = self._docker("inspect", "-f", "{{.State.Running}}", REGISTRY_NAME, check=False)
         if state.code == 0:
             if state.stdout.strip() != "true":
                 self._docker("start", REGISTRY_NAME)
-            self.registry_ok = True
             return True
         if not self._registry_image_available():
-            self.registry_ok = False
             self._info(f"no local registry: image {REGISTRY_IMAGE} is not present and cannot be pulled, so images "
                        f"go into kind with `kind load docker-image` (whole images every time); "
                        f"`docker pull {REGISTRY_IMAGE}` once to get layer-by-layer pushes", "warn")
@@ -249,7 +255,6 @@ class KindBackend(Backend):
         self._docker("run", "-d", "--restart=always", "-p", f"127.0.0.1:{REGISTRY_PORT}:5000", "--network", "bridge",
                      "--name", REGISTRY_NAME, "--label", f"{LABEL_MANAGED}=true", REGISTRY_IMAGE)
         self._info(f"local registry {REGISTRY_NAME} runs on 127.0.0.1:{REGISTRY_PORT}")
-        self.registry_ok = True
         return True
 
     def _registry_image_available(self) -> bool:
@@ -337,8 +342,9 @@ class KindBackend(Backend):
 
     def up(self, spec: TenantSpec, images: dict[str, str], wait: bool = True, timeout: float = 300) -> None:
         self.guard_context()
-        if not self._cluster_ready:
-            self.ensure_cluster([spec])
+        with self._lock:
+            if not self._cluster_ready:
+                self.ensure_cluster([spec])
         existing = self._get_namespace(spec.namespace)
         if existing is not None and not self._owned(existing):
             raise DevenvError(f"namespace {spec.namespace} exists and devenv did not create it ({LABEL_MANAGED} is not set)",
@@ -375,8 +381,8 @@ class KindBackend(Backend):
         http = [p for p in (w.ports if w else ()) if p.http]
         return f"http://127.0.0.1:{http[0].host}/" if http else ""
 
-    def redeploy(self, spec: TenantSpec, images: dict[str, str], components: list[str], wait: bool = True,
-                 timeout: float = 300) -> None:
+    def redeploy(self, spec: TenantSpec, images: dict[str, str], components: list[str], timeout: float = 300,
+                 wait: bool = True) -> None:
         """Point only the affected Deployments at their new images (``kubectl set image``)."""
         self.guard_context()
         cluster_images = self._cluster_images(spec, images, components)
@@ -412,6 +418,8 @@ class KindBackend(Backend):
 
     def running_tenants(self) -> list[str]:
         """Tenants whose namespace devenv labelled for this project and that still run Deployments."""
+        if not self.context_explicit and not self.cluster_exists():
+            return []
         sel = f"{LABEL_MANAGED}=true,{LABEL_PROJECT}={self.project.app.name}"
         nss = json.loads(self._kubectl("get", "namespaces", "-l", sel, "-o", "json").stdout or "{}")
         deps = json.loads(self._kubectl("get", "deployments", "-A", "-l", sel, "-o", "json").stdout or "{}")

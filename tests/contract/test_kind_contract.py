@@ -10,6 +10,7 @@ import base64
 import io
 import json
 import tarfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +247,22 @@ def test_up_applies_server_side_with_context_then_waits_per_deployment(project: 
     assert web[0].url == f"http://127.0.0.1:{spec.workloads['web'].ports[0].host}/"
 
 
+def test_parallel_ups_create_the_cluster_once(project: Project, fake: FakeRunner) -> None:
+    fake.on("kind", "get", "clusters", stdout="")
+    fake.on("kubectl", "get", "namespace", code=1, stderr="NotFound")
+    no_registry(fake)
+    b = KindBackend(project, runner=fake)
+    threads = [threading.Thread(target=b.up, args=(resolve(project, t), images(project), False))
+               for t in ("acme", "globex")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(fake.find("kind", "create", "cluster")) == 1
+    assert len(fake.find("docker", "pull", "registry:2")) == 1
+    assert len(fake.find("kind", "load")) == 2
+
+
 def test_up_reports_a_failed_rollout(project: Project, fake: FakeRunner) -> None:
     existing_cluster(fake)
     fake.on("kubectl", "rollout", "status", "deployment/api", code=1, stderr="timed out waiting for the condition")
@@ -368,6 +385,9 @@ def test_running_tenants_are_labelled_namespaces_with_deployments(project: Proje
                      {"metadata": {"name": "tenant-globex", "labels": {"dev.devenv.managed": "true"}}}]}
     deps = {"items": [{"metadata": {"name": "web", "namespace": "tenant-acme"}},
                       {"metadata": {"name": "web", "namespace": "tenant-globex"}}]}
+    assert KindBackend(project, runner=fake).running_tenants() == []  # no cluster: nothing runs, no kubectl
+    assert fake.find("kubectl") == []
+    existing_cluster(fake)
     fake.on("kubectl", "get", "namespaces", stdout=json.dumps(nss))
     fake.on("kubectl", "get", "deployments", "-A", stdout=json.dumps(deps))
     assert KindBackend(project, runner=fake).running_tenants() == ["acme", "globex"]
