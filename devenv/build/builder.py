@@ -166,12 +166,12 @@ class Builder:
     def cached_result(self, p: ImagePlan, image_id: str, started: float, reason: str = "") -> BuildResult:
         return _result(p, "cached", time.monotonic() - started, image_id=image_id, reason=reason)
 
-    def build_one(self, p: ImagePlan, cancel: threading.Event, reason: str) -> BuildResult:
-        """Build one image whose tag does not exist; tag it only on success."""
+    def build_one(self, p: ImagePlan, cancel: threading.Event, reason: str, force: bool = False) -> BuildResult:
+        """Build one image whose tag does not exist (or ``force``); tag it only on success."""
         started = time.monotonic()
         self.emit(BuildStarted(p.image, p.ref, reason))
         with self._image_lock(p.image, cancel):
-            found = self.exists(p.ref) if reason != "forced" else None
+            found = None if force else self.exists(p.ref)
             if found:
                 return self.cached_result(p, found, started, "built meanwhile by another devenv")
             state = self._run_build(p, cancel)
@@ -427,7 +427,7 @@ class _Run:
         if p.parent in self.built:
             reason += f" (parent '{p.parent}' was rebuilt)"
         try:
-            res = self.b.build_one(p, self.cancel, reason)
+            res = self.b.build_one(p, self.cancel, reason, self.force)
         except BuildCancelled:
             self.b.emit(BuildFinished(name, p.ref, "cancelled", time.monotonic() - started))
             raise
