@@ -42,6 +42,9 @@ _SECRETISH = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CR
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 _TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# Per Secret: its name and key names on one line. Go's template `range` over `.data` yields the
+# keys; the values are bound to $v and never printed.
+SECRET_KEYS_ITEM = '{{.metadata.name}}{{range $k, $v := .data}} {{$k}}{{end}}{{"\\n"}}'
 
 
 # --------------------------------------------------------------------------- parsing the dump
@@ -593,7 +596,7 @@ def live_argv(context: str, namespace: str) -> list[list[str]]:
     """The kubectl calls of a live import: all read-only ``get``. Secrets are listed through a
     template that prints names and keys only, so their values never leave the cluster."""
     base = ["kubectl", "--context", context]
-    keys_only = '{{range .items}}{{.metadata.name}}{{range $k, $v := .data}} {{$k}}{{end}}{{"\\n"}}{{end}}'
+    keys_only = "{{range .items}}" + SECRET_KEYS_ITEM + "{{end}}"
     return [
         [*base, "-n", namespace, "get", "deploy,statefulset,svc,configmap,ingress", "-o", "yaml"],
         [*base, "-n", namespace, "get", "secret", "-o", f"go-template={keys_only}"],
