@@ -65,9 +65,9 @@ _OPTIONS: dict[str, Any] = {
 
 def dump(obj: Any) -> str:
     """One YAML document, keys in insertion order."""
-    return yaml.dump(obj, **_OPTIONS)
+    return str(yaml.dump(obj, **_OPTIONS))
 
 
 def dump_all(docs: Iterable[Any]) -> str:
     """Several documents, each introduced by ``---`` (what ``kubectl apply -f -`` reads)."""
-    return yaml.dump_all(list(docs), explicit_start=True, **_OPTIONS)
+    return str(yaml.dump_all(list(docs), explicit_start=True, **_OPTIONS))
