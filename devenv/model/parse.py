@@ -47,7 +47,7 @@ def parse_health(d: dict[str, Any] | None) -> Health | None:
         port=d.get("port"),
         cmd=_tuple(d.get("cmd")),
         interval=float(d.get("interval", 2)),
-        timeout=float(d.get("timeout", 3)),
+        timeout=float(d.get("timeout", 5)),
         retries=int(d.get("retries", 30)),
         start_period=float(d.get("start_period", 0)),
     )

@@ -59,7 +59,7 @@ class Health:
     port: int | None = None
     cmd: tuple[str, ...] | None = None
     interval: float = 2.0
-    timeout: float = 3.0
+    timeout: float = 5.0
     retries: int = 30
     start_period: float = 0.0
 
