@@ -466,7 +466,7 @@ def _resources(r: Obj) -> dict[str, Any]:
     for part in ("requests", "limits"):
         vals = {str(k): _str(v) for k, v in sorted((r.get(part) or {}).items())}
         if vals:
-            out[part] = _Flow(vals)
+            out[part] = vals
     return out
 
 
@@ -500,7 +500,7 @@ def _secrets(workloads: list[_Workload]) -> list[Any]:
     for w in workloads:
         for env_name, (secret, key) in sorted(w.secret_env.items()):
             seen[(secret, key, env_name)] = None
-    return [_Flow({"name": s, "key": k, "env": e}) for s, k, e in sorted(seen, key=lambda t: (t[2], t[0], t[1]))]
+    return [{"name": s, "key": k, "env": e} for s, k, e in sorted(seen, key=lambda t: (t[2], t[0], t[1]))]
 
 
 def _domains(ingresses: list[Obj]) -> list[str]:
@@ -560,10 +560,23 @@ _Dumper.add_representer(_Flow, lambda d, v: d.represent_mapping("tag:yaml.org,20
 
 def profile_yaml(profile: dict[str, Any], header: str = "") -> str:
     """Readable, byte-stable YAML: keys in the order built, block style, one-line small maps."""
-    body = yaml.dump(profile, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+    body = yaml.dump(_styled(profile), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=4096, indent=2)
     lines = [f"# {h}".rstrip() for h in header.splitlines()] if header else []
     return "\n".join(lines) + ("\n" if lines else "") + body
+
+
+def _styled(profile: dict[str, Any]) -> dict[str, Any]:
+    """A copy with the small maps (secret refs, requests, limits) marked for one-line style; the
+    data stays plain dicts for callers of ``profile_from_objects``."""
+    out = dict(profile)
+    out["components"] = {
+        name: {**c, "resources": {k: _Flow(v) for k, v in c["resources"].items()}} if "resources" in c else c
+        for name, c in (profile.get("components") or {}).items()
+    }
+    if "secrets" in profile:
+        out["secrets"] = [_Flow(s) for s in profile["secrets"]]
+    return {k: out[k] for k in profile}
 
 
 def strip_header(text: str) -> str:

@@ -1,0 +1,213 @@
+"""``resolve_as_prod``, ``compare`` (what ``devenv diff`` prints) and ``check_images_present``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+import pytest
+
+from devenv.commands.diff import format_table, shorten, tenant_differences
+from devenv.errors import DevenvError
+from devenv.model import load_project, resolve
+from devenv.model.asprod import UNEXPLAINED, check_images_present, compare, resolve_as_prod, split_ref
+from devenv.model.types import Difference, Project
+from tests.unit.test_import_roundtrip import make_project
+
+WEB_PIN = ("registry.shop.example/shop/web:2026.11.3@sha256:"
+           "9f1c1ad2a3f5b0e6c4d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    return load_project(make_project(tmp_path_factory.mktemp("asprod") / "shop"))[0]
+
+
+def by_key(diffs: tuple[Difference, ...] | list[Difference]) -> dict[tuple[str, str], Difference]:
+    return {(d.component, d.field): d for d in diffs}
+
+
+def test_as_prod_runs_pinned_images_except_dev(project: Project) -> None:
+    spec = resolve_as_prod(project, "acme", ("web",))
+    web, api = spec.workloads["web"], spec.workloads["api"]
+    assert web.build_image == "web" and web.image_ref is None and web.watch  # built and watched
+    assert api.build_image is None and api.image_ref == "registry.shop.example/shop/api:2026.11.3"
+    assert api.watch == ()
+    assert spec.workloads["worker"].replicas == 4  # no published port: production's count
+    assert spec.workloads["api"].resources is not None  # production resources kept
+    d = by_key(spec.differences)
+    assert d[("web", "image")].prod == WEB_PIN and d[("web", "image")].reason.startswith("--dev")
+    assert d[("api", "replicas")].local == "1"
+
+
+def test_as_prod_on_kind_keeps_replicas_and_placement(project: Project) -> None:
+    spec = resolve_as_prod(project, "acme", (), backend="kind")
+    assert spec.workloads["web"].replicas == 3 and spec.workloads["api"].replicas == 2
+    fields = {d.field for d in spec.differences}
+    assert "replicas" not in fields and "node_selector" not in fields and "resources" not in fields
+
+
+def test_as_prod_ignores_the_overlay_except_secrets_and_domain(project: Project) -> None:
+    spec = resolve_as_prod(project, "globex")
+    assert "LOG_LEVEL" not in spec.workloads["api"].env  # the overlay's env is a local-only change
+    assert spec.domains == ("globex.localhost",)
+    assert spec.secret_values == {"shop-db": {"password": "devpass"}}
+    assert spec.env == "local"
+
+
+def test_secrets_are_differences_with_reasons(project: Project) -> None:
+    d = by_key(resolve_as_prod(project, "acme").differences)
+    assert d[("*", "secret shop-db/password")].local == "dev value from the overlay"
+    missing = d[("*", "secret acme-payments/api-key")]
+    assert missing.local == "generated locally" and missing.reason.startswith("missing secret")
+
+
+def test_dev_names_are_checked(project: Project) -> None:
+    with pytest.raises(DevenvError) as err:
+        resolve_as_prod(project, "acme", ("wbe",))
+    assert "did you mean 'web'" in err.value.hint
+    with pytest.raises(DevenvError, match="does not run scheduler"):
+        resolve_as_prod(project, "globex", ("scheduler",))
+
+
+@pytest.mark.parametrize("tenant", ["acme", "globex", "initech"])
+@pytest.mark.parametrize("as_prod", [False, True])
+@pytest.mark.parametrize("backend", ["compose", "kind"])
+def test_every_difference_has_a_reason(project: Project, tenant: str, as_prod: bool, backend: str) -> None:
+    diffs = tenant_differences(project, tenant, as_prod, ("worker",) if as_prod else (), backend)
+    assert diffs
+    assert [d for d in diffs if d.reason == UNEXPLAINED] == []
+
+
+def test_plain_local_diff_names_overlay_changes(project: Project) -> None:
+    d = by_key(tenant_differences(project, "globex", False, (), "compose"))
+    assert d[("api", "env LOG_LEVEL")].reason == "local overlay: env"
+    assert d[("web", "replicas")].reason == "local overlay: replicas"
+    assert d[("web", "resources")].reason == "local overlay: drop_resources"
+    assert ("*", "domains") in d and ("*", "node_selector") in d
+    initech = by_key(tenant_differences(project, "initech", False, (), "compose"))
+    assert ("api", "enabled") not in initech  # disabled in production too: not a difference
+
+
+def test_compare_flags_what_nobody_explained(project: Project) -> None:
+    from dataclasses import replace
+
+    prod = resolve(project, "acme", "prod")
+    web = replace(prod.workloads["web"], replicas=7)
+    local = replace(prod, workloads={**prod.workloads, "web": web}, differences=())
+    assert by_key(compare(prod, local))[("web", "replicas")].reason == UNEXPLAINED
+
+
+def test_table_shortens_digests() -> None:
+    assert shorten(WEB_PIN) == "registry.shop.example/shop/web:2026.11.3@sha256:9f1c1ad2a3f5…"
+    table = format_table([Difference("web", "image", WEB_PIN, "built from source (web)", "--dev")])
+    assert table.splitlines()[0].split() == ["COMPONENT", "FIELD", "PRODUCTION", "LOCAL", "REASON"]
+
+
+def test_split_ref() -> None:
+    assert split_ref("reg:5000/a/b:1.2@sha256:ab") == ("reg:5000/a/b", "1.2", "sha256:ab")
+    assert split_ref("reg:5000/a/b") == ("reg:5000/a/b", None, None)
+    assert split_ref("b@sha256:ab") == ("b", None, "sha256:ab")
+
+
+# --------------------------------------------------------------------------- image presence
+
+
+class FakeImage:
+    def __init__(self, repo_digests: list[str] | None = None) -> None:
+        self.attrs = {"RepoDigests": repo_digests or []}
+
+
+class FakeImages:
+    def __init__(self, present: dict[str, FakeImage], pullable: set[str]) -> None:
+        self.present = present
+        self.pullable = pullable
+        self.pulled: list[tuple[str, str | None]] = []
+
+    def get(self, name: str) -> FakeImage:
+        if name in self.present:
+            return self.present[name]
+        raise docker.errors.ImageNotFound(f"No such image: {name}")
+
+    def pull(self, repo: str, tag: str | None = None) -> FakeImage:
+        self.pulled.append((repo, tag))
+        ref = f"{repo}@{tag}" if tag and tag.startswith("sha256:") else f"{repo}:{tag}"
+        if ref not in self.pullable:
+            raise docker.errors.APIError("pull access denied", explanation="dial tcp: lookup registry.shop.example")
+        self.present[ref] = FakeImage()
+        return self.present[ref]
+
+
+class FakeClient:
+    def __init__(self, present: dict[str, FakeImage] | None = None, pullable: set[str] | None = None) -> None:
+        self.images = FakeImages(present or {}, pullable or set())
+
+
+def pinned_refs(project: Project, tenant: str, dev: tuple[str, ...] = ()) -> list[str]:
+    spec = resolve_as_prod(project, tenant, dev)
+    return [w.image_ref for w in spec.workloads.values() if w.image_ref]
+
+
+def test_all_present_is_quiet(project: Project) -> None:
+    client = FakeClient({ref: FakeImage() for ref in pinned_refs(project, "acme")})
+    assert check_images_present(resolve_as_prod(project, "acme"), client) == []
+    assert client.images.pulled == []
+
+
+def test_missing_and_unpullable_names_image_and_fixes(project: Project) -> None:
+    refs = [r for r in pinned_refs(project, "acme") if "/api:" not in r]
+    client = FakeClient({r: FakeImage() for r in refs})
+    with pytest.raises(DevenvError) as err:
+        check_images_present(resolve_as_prod(project, "acme"), client)
+    assert "api: registry.shop.example/shop/api:2026.11.3" in err.value.message
+    assert "pull failed" in err.value.message
+    for fix in ("docker pull registry.shop.example/shop/api:2026.11.3", "docker load -i",
+                "docker tag <local image> registry.shop.example/shop/api:2026.11.3", "--dev api"):
+        assert fix in err.value.hint
+
+
+def test_missing_but_pullable_is_pulled_by_digest(project: Project) -> None:
+    refs = [r for r in pinned_refs(project, "acme") if "/web:" not in r]
+    web_by_digest = "registry.shop.example/shop/web@sha256:" + WEB_PIN.rsplit(":", 1)[1]
+    client = FakeClient({r: FakeImage() for r in refs}, pullable={web_by_digest})
+    assert check_images_present(resolve_as_prod(project, "acme"), client) == []
+    assert client.images.pulled == [("registry.shop.example/shop/web", "sha256:" + WEB_PIN.rsplit(":", 1)[1])]
+
+
+def test_digest_pin_matched_by_tag(project: Project) -> None:
+    refs = [r for r in pinned_refs(project, "acme") if "/web:" not in r]
+    tag_only = WEB_PIN.split("@")[0]
+    loaded = FakeClient({**{r: FakeImage() for r in refs}, tag_only: FakeImage()})
+    warnings = check_images_present(resolve_as_prod(project, "acme"), loaded, pull=False)
+    assert len(warnings) == 1 and "cannot be verified" in warnings[0]
+    other = FakeClient({**{r: FakeImage() for r in refs},
+                        tag_only: FakeImage(["registry.shop.example/shop/web@sha256:" + "0" * 64])})
+    with pytest.raises(DevenvError, match="is present but is not sha256:9f1c"):
+        check_images_present(resolve_as_prod(project, "acme"), other, pull=False)
+
+
+def test_dev_components_are_not_checked(project: Project) -> None:
+    refs = [r for r in pinned_refs(project, "acme") if "/web:" not in r]
+    client = FakeClient({r: FakeImage() for r in refs})
+    assert check_images_present(resolve_as_prod(project, "acme", ("web",)), client) == []
+
+
+def test_engine_down_is_an_engine_error(project: Project) -> None:
+    from devenv.errors import EngineError
+
+    class Down:
+        class images:  # noqa: N801 - mimics the SDK's attribute
+            @staticmethod
+            def get(name: str) -> Any:
+                raise ConnectionError("connection refused")
+
+    with pytest.raises(EngineError):
+        check_images_present(resolve_as_prod(project, "acme"), Down())
+
+
+def test_repo_fixture_profiles_load(tmp_path: Path) -> None:
+    """The bundled sample's tenants all resolve in as-prod mode (a smoke test for `up --as-prod`)."""
+    project = load_project(make_project(tmp_path / "shop"))[0]
+    for tenant in project.profiles:
+        assert resolve_as_prod(project, tenant).workloads

@@ -1,0 +1,221 @@
+"""The importer's pure core and the live path's contract with kubectl (a fake Runner)."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from devenv import importer
+from devenv.commands import import_
+from devenv.errors import DevenvError
+from devenv.model import load_project
+from devenv.proc import Result
+from tests.unit.test_import_roundtrip import (
+    DUMPS,
+    INLINE_CREDENTIALS,
+    assert_no_secret,
+    dump_objects,
+    make_project,
+    secret_values,
+)
+
+MUTATING = {"apply", "create", "delete", "edit", "patch", "replace", "scale", "set", "label", "annotate",
+            "exec", "cp", "rollout", "port-forward", "run", "expose", "drain", "cordon", "taint"}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    project, _ = load_project(make_project(tmp_path_factory.mktemp("core") / "shop"))
+    return project.app
+
+
+def test_parse_dump_keeps_only_secret_names_and_keys() -> None:
+    text = DUMPS["acme"].read_text()
+    objects = importer.parse_dump(text)
+    secrets = [o for o in objects if o["kind"] == "Secret"]
+    assert {o["metadata"]["name"]: o["keys"] for o in secrets} == {
+        "shop-db": ["password"], "acme-payments": ["api-key"], "acme-smtp": ["SMTP_PASSWORD", "SMTP_USER"]}
+    assert all(set(o) == {"apiVersion", "kind", "metadata", "type", "keys"} for o in secrets)
+    assert_no_secret(repr(objects), "acme", "parsed objects (last-applied annotation included)")
+    assert all("managedFields" not in (o.get("metadata") or {}) for o in objects)
+
+
+def test_string_data_is_dropped_too() -> None:
+    objects = importer.parse_dump(DUMPS["globex"].read_text())
+    text = repr(objects)
+    leaked = [v for v in secret_values("globex") if v not in INLINE_CREDENTIALS and v in text]
+    assert not leaked  # (an inline env credential is a Deployment's, dropped by the import, not the parse)
+    assert any(o["kind"] == "Secret" and o["keys"] == ["api-key"] for o in objects)
+
+
+def test_bad_yaml_is_a_devenv_error() -> None:
+    with pytest.raises(DevenvError, match="not valid YAML"):
+        importer.parse_dump("items: [\n", "dump.yaml")
+
+
+def test_profile_from_objects_shape(app: Any) -> None:
+    doc = importer.profile_from_objects("acme", importer.parse_dump(DUMPS["acme"].read_text()), app)
+    assert list(doc) == ["tenant", "namespace", "labels", "node_selector", "components", "env", "features",
+                         "secrets", "domains"]
+    assert doc["labels"] == {"plan": "enterprise", "region": "eu-west-1"}  # kubernetes.io/* dropped
+    assert doc["node_selector"] == {"devenv.dev/pool": "dedicated", "devenv.dev/tenant": "acme"}
+    assert doc["features"] == {"bulk_export": True, "new_checkout": True}
+    assert doc["env"] == {"SHOP_CURRENCY": "EUR", "SHOP_TITLE": "ACME Corporation"}  # devenv.yaml defaults left out
+    assert doc["components"]["worker"]["env"] == {"WORKER_CONCURRENCY": "8"}  # configMapKeyRef resolved
+    assert list(doc["components"]) == list(app.components)
+    assert doc["domains"] == ["acme.shop.example"]
+
+
+def test_component_names_prefer_devenv_components(app: Any) -> None:
+    """``app.kubernetes.io/name: shop`` + ``component: web`` is web; an unknown one gets a guess."""
+    res = importer.import_profile("acme", importer.parse_dump(DUMPS["acme"].read_text()), app)
+    assert res.profile["components"]["web"]["replicas"] == 3
+    objs = [_deploy("acme-wroker", "tenant-acme", "registry.example/w:1")]
+    with pytest.raises(DevenvError, match="no Deployment or StatefulSet"):
+        importer.import_profile("acme", objs, app)
+    objs.append(_deploy("acme-web", "tenant-acme", "registry.example/web:1"))
+    res = importer.import_profile("acme", objs, app)
+    assert any("did you mean 'worker'" in n for n in res.notes)
+    assert res.profile["components"]["worker"] == {"enabled": False}
+
+
+def test_several_namespaces_need_a_choice(app: Any) -> None:
+    objs = [_deploy("web", "tenant-a", "x/web:1"), _deploy("web", "tenant-b", "x/web:2")]
+    with pytest.raises(DevenvError, match="several namespaces"):
+        importer.import_profile("a", objs, app)
+    res = importer.import_profile("b", objs, app, namespace="tenant-b")
+    assert res.profile["components"]["web"]["image"] == "x/web:2"
+
+
+def test_rollout_in_progress_pins_no_digest(app: Any) -> None:
+    objs = [_deploy("web", "ns", "x/web:1"), _pod("web", "x/web@sha256:" + "a" * 64),
+            _pod("web", "x/web@sha256:" + "b" * 64)]
+    assert importer.profile_from_objects("t", objs, app)["components"]["web"]["image"] == "x/web:1"
+    objs.pop()
+    assert importer.profile_from_objects("t", objs, app)["components"]["web"]["image"] == f"x/web:1@sha256:{'a' * 64}"
+
+
+def test_env_from_unknown_secret_is_reported(app: Any) -> None:
+    d = _deploy("web", "ns", "x/web:1")
+    d["spec"]["template"]["spec"]["containers"][0]["envFrom"] = [{"secretRef": {"name": "elsewhere"}}]
+    res = importer.import_profile("t", [d], app)
+    assert any("envFrom Secret elsewhere is not in the dump" in n for n in res.notes)
+
+
+def test_yaml_is_stable_and_reads_back(app: Any) -> None:
+    doc = importer.profile_from_objects("globex", importer.parse_dump(DUMPS["globex"].read_text()), app)
+    a = importer.profile_yaml(doc, "head\nline")
+    assert a == importer.profile_yaml(doc, "head\nline")
+    assert a.startswith("# head\n# line\ntenant: globex\n")
+    assert "*id" not in a and "&id" not in a
+    assert yaml.safe_load(a) == yaml.safe_load(yaml.safe_dump(doc))
+    assert "  - {name: shop-db, key: password, env: DATABASE_PASSWORD}" in a
+    assert importer.strip_header(a).startswith("tenant: globex")
+
+
+@pytest.mark.parametrize("bad", ["../etc", "Acme", "", "a/b"])
+def test_tenant_names_are_plain(bad: str) -> None:
+    with pytest.raises(DevenvError):
+        importer.check_tenant_name(bad)
+
+
+def test_write_atomic_leaves_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "profiles" / "t.yaml"
+    importer.write_atomic(target, "a: 1\n")
+    importer.write_atomic(target, "a: 2\n")
+    assert target.read_text() == "a: 2\n" and [p.name for p in target.parent.iterdir()] == ["t.yaml"]
+
+
+# --------------------------------------------------------------------------- live path contract
+
+
+class FakeKubectl:
+    """Answers the live import's kubectl calls from the acme fixture, recording every argv."""
+
+    def __init__(self, pods_forbidden: bool = True) -> None:
+        self.calls: list[tuple[str, ...]] = []
+        self.pods_forbidden = pods_forbidden
+        objs = dump_objects("acme")
+        self.main = yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [
+            o for o in objs if o["kind"] not in ("Secret", "Namespace")]})
+        self.ns = yaml.safe_dump(next(o for o in objs if o["kind"] == "Namespace"
+                                      and o["metadata"]["name"] == "tenant-acme"))
+        self.keys = "".join(f"{o['metadata']['name']} {' '.join(sorted(o['data']))}\n"
+                            for o in objs if o["kind"] == "Secret")
+
+    def run(self, argv: Any, *, check: bool = True, **_: Any) -> Result:
+        argv = tuple(str(a) for a in argv)
+        self.calls.append(argv)
+        verb = next(a for a in argv[1:] if not a.startswith("-") and argv[argv.index(a) - 1] not in
+                    ("--context", "-n", "-o"))
+        assert verb == "get", argv
+        if "secret" in argv:
+            return Result(argv, 0, self.keys, "")
+        if "ns" in argv:
+            return Result(argv, 0, self.ns, "")
+        if "pod" in argv:
+            return Result(argv, 1, "", "Forbidden") if self.pods_forbidden else Result(argv, 0, "items: []", "")
+        return Result(argv, 0, self.main, "")
+
+
+def test_live_argv_is_read_only_get() -> None:
+    for argv in importer.live_argv("prod-eu", "tenant-acme"):
+        assert argv[0] == "kubectl" and argv[1:3] == ["--context", "prod-eu"]
+        assert "get" in argv and not MUTATING & set(argv)
+        out = argv[argv.index("-o") + 1]
+        if "secret" in argv:
+            assert out.startswith("go-template=") and "{{$v}}" not in out  # keys printed, values never
+
+
+def test_fetch_live_matches_the_file_import(app: Any) -> None:
+    fake = FakeKubectl()
+    objects, notes = importer.fetch_live(fake, "prod-eu", "tenant-acme")  # type: ignore[arg-type]
+    assert len(fake.calls) == 4 and any("pods" in n for n in notes)
+    live = importer.profile_from_objects("acme", objects, app)
+    dump = importer.profile_from_objects("acme", importer.parse_dump(DUMPS["acme"].read_text()), app)
+    assert live == dump
+
+
+def test_import_command_live_dry_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_project(tmp_path / "shop")
+    monkeypatch.setenv("DEVENV_ROOT", str(root))
+    fake = FakeKubectl(pods_forbidden=False)
+    args = argparse.Namespace(tenant="acme", from_file=None, context="prod-eu", namespace=None,
+                              yes=False, dry_run=True)
+    assert import_.run(args, runner=fake) == 0  # type: ignore[arg-type]
+    out = capsys.readouterr()
+    assert "from kubectl context prod-eu, namespace tenant-acme" in out.out  # namespace from the profile
+    assert all(c[1:3] == ("--context", "prod-eu") for c in fake.calls)
+    assert_no_secret(out.out + out.err, "acme", "live import output")
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
+def test_secret_keys_template_prints_no_value() -> None:
+    """kubectl itself evaluates the template on a client-side Secret: keys out, values not."""
+    res = subprocess.run(["kubectl", "create", "secret", "generic", "s1", "--from-literal=password=v4lue-XYZ",
+                          "--from-literal=user=u5er-XYZ", "--dry-run=client",
+                          "-o", f"go-template={importer.SECRET_KEYS_ITEM}"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "s1 password user\n"
+    assert importer.secrets_from_keys_listing(res.stdout, "ns")[0]["keys"] == ["password", "user"]
+
+
+def _deploy(name: str, ns: str, image: str) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": name, "image": image}]}}}}
+
+
+def _pod(app_label: str, image_id: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"{app_label}-x", "namespace": "ns",
+                                                            "labels": {"app": app_label}},
+            "status": {"containerStatuses": [{"name": app_label, "imageID": image_id}]}}
