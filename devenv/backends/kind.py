@@ -311,7 +311,8 @@ class KindBackend(Backend):
                 return None
             raise EngineError(f"kubectl could not read namespace {ns}: {res.stderr.strip()}",
                               f"is the cluster up? `kind get clusters`, `kubectl --context {self.context} get nodes`")
-        return json.loads(res.stdout or "{}")
+        obj: dict[str, Any] = json.loads(res.stdout or "{}")
+        return obj
 
     def _owned(self, ns_obj: dict[str, Any]) -> bool:
         labels = ns_obj.get("metadata", {}).get("labels", {}) or {}
@@ -349,7 +350,6 @@ class KindBackend(Backend):
         if existing is not None and not self._owned(existing):
             raise DevenvError(f"namespace {spec.namespace} exists and devenv did not create it ({LABEL_MANAGED} is not set)",
                               f"devenv will not take it over; delete it yourself or run tenant {spec.name} elsewhere")
-        self.emit(TenantState(spec.name, "starting"))
         manifests = self._manifests(spec, self._cluster_images(spec, images))
         from devenv.render.yamldump import dump_all
 
@@ -359,7 +359,6 @@ class KindBackend(Backend):
             self.emit(ComponentState(spec.name, comp, "starting"))
         if wait:
             self._wait_rollouts(spec, list(deps), timeout)
-            self.emit(TenantState(spec.name, "up"))
 
     def _wait_rollouts(self, spec: TenantSpec, deployments: list[str], timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -370,7 +369,6 @@ class KindBackend(Backend):
             if res.code != 0:
                 detail = (res.stderr or res.stdout).strip()
                 self.emit(ComponentState(spec.name, dep, "unhealthy", health="unhealthy", detail=detail))
-                self.emit(TenantState(spec.name, "degraded", detail=f"{dep} did not become ready"))
                 raise DevenvError(f"{spec.name}/{dep} did not become ready within {timeout:.0f} s: {detail}",
                                   f"`devenv logs --backend kind -t {spec.name} {dep}`, or "
                                   f"`kubectl --context {self.context} -n {spec.namespace} describe deployment/{dep}`")

@@ -17,7 +17,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,7 +62,6 @@ class Ctx:
     backend: str = "compose"
     fix: bool = False
     docker_info: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def is_root(self) -> bool:
@@ -261,8 +260,8 @@ def check_ports(ctx: Ctx) -> list[Check]:
         ports = ", ".join(str(p) for _, p in published) or "none"
         if not busy:
             held = sum(1 for _, p in published if p in ours)
-            note = f" ({held} held by devenv's own containers)" if held else ""
-            out.append(Check("ok", f"ports {tenant}", f"127.0.0.1:{ports} free{note}"))
+            note = f"{held} published by devenv's own containers, the rest free" if held else "free"
+            out.append(Check("ok", f"ports {tenant}", f"127.0.0.1:{ports} {note}"))
             continue
         what = ", ".join(f"{port} ({c})" for c, port in busy)
         status: Status = "fail" if tenant in defaults else "warn"
