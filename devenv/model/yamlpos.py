@@ -16,6 +16,7 @@ import yaml
 from devenv.errors import Problem
 
 MAX_BYTES = 2 * 1024 * 1024  # a config file larger than this is a mistake, not a config
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml composes ~100x faster
 MAX_NODES = 50_000  # aliases can make a small file expand exponentially ("billion laughs")
 
 KeyPath = tuple[str | int, ...]
@@ -60,15 +61,27 @@ class _TooLarge(Exception):
     """Raised when aliases expand a document past ``MAX_NODES``."""
 
 
-def _construct(node: yaml.Node, path: KeyPath, pos: Positions, problems: list[Problem], budget: list[int]) -> Any:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise _TooLarge
+class _Walk:
+    """One document's construction: a single scalar constructor (building one per scalar costs
+    more than the rest of the walk) and the node budget that stops alias bombs."""
+
+    def __init__(self) -> None:
+        self.left = MAX_NODES
+        self.scalars = yaml.SafeLoader("")
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise _TooLarge
+
+
+def _construct(node: yaml.Node, path: KeyPath, pos: Positions, problems: list[Problem], walk: _Walk) -> Any:
+    walk.spend()
     pos.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _construct(key_node, path + ("<key>",), Positions(pos.file), problems, budget)
+            key = _construct(key_node, path + ("<key>",), Positions(pos.file), problems, walk)
             if not isinstance(key, str | int | float | bool) or key is None:
                 problems.append(Problem(pos.file, key_node.start_mark.line + 1, dotted(path),
                                         "mapping keys must be plain strings", "quote the key"))
@@ -81,11 +94,11 @@ def _construct(node: yaml.Node, path: KeyPath, pos: Positions, problems: list[Pr
                                         "keep one of the two entries"))
                 continue
             pos.lines[child] = key_node.start_mark.line + 1
-            out[key] = _construct(value_node, child, pos, problems, budget)
+            out[key] = _construct(value_node, child, pos, problems, walk)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, path + (i,), pos, problems, budget) for i, item in enumerate(node.value)]
-    return yaml.SafeLoader(" ").construct_object(node)  # scalars: the safe resolver's types
+        return [_construct(item, path + (i,), pos, problems, walk) for i, item in enumerate(node.value)]
+    return walk.scalars.construct_object(node)  # scalars: the safe resolver's types
 
 
 def load_yaml(file: Path, display: str | None = None) -> tuple[Document | None, list[Problem]]:
@@ -108,17 +121,29 @@ def load_yaml(file: Path, display: str | None = None) -> tuple[Document | None, 
     return parse_yaml_text(text, name, file)
 
 
-def parse_yaml_text(text: str, name: str, file: Path | None = None) -> tuple[Document | None, list[Problem]]:
-    pos = Positions(name)
-    problems: list[Problem] = []
+def _syntax_problem(text: str, name: str) -> Problem:
+    """Where and why ``text`` is not YAML. Composing again with the pure-Python loader costs time
+    only on failure, and its messages name the offending character or alias (libyaml's do not)."""
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         hint = ("YAML does not allow tabs for indentation: indent with spaces" if "'\\t'" in what
                 else "check indentation, colons and quoting on that line")
-        return None, [Problem(name, mark.line + 1 if mark else None, "", f"not valid YAML: {what}", hint)]
+        return Problem(name, mark.line + 1 if mark else None, "", f"not valid YAML: {what}", hint)
+    except RecursionError:
+        pass
+    return Problem(name, None, "", "not valid YAML", "check indentation, colons and quoting")
+
+
+def parse_yaml_text(text: str, name: str, file: Path | None = None) -> tuple[Document | None, list[Problem]]:
+    pos = Positions(name)
+    problems: list[Problem] = []
+    try:
+        nodes = list(yaml.compose_all(text, Loader=FAST_LOADER))
+    except yaml.YAMLError:
+        return None, [_syntax_problem(text, name)]
     except RecursionError:
         return None, [Problem(name, None, "", "the YAML nests too deeply", "flatten the document")]
     if len(nodes) > 1:
@@ -127,7 +152,7 @@ def parse_yaml_text(text: str, name: str, file: Path | None = None) -> tuple[Doc
     if not nodes or nodes[0] is None:
         return Document(file or Path(name), None, pos), []
     try:
-        data = _construct(nodes[0], (), pos, problems, [MAX_NODES])
+        data = _construct(nodes[0], (), pos, problems, _Walk())
     except _TooLarge:
         return None, [Problem(name, nodes[0].start_mark.line + 1, "", f"the document expands to more than {MAX_NODES} values",
                               "aliases (*name) expand in place; use fewer nested aliases")]
