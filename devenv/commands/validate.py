@@ -1,7 +1,7 @@
 """``devenv validate``: check every file of the project and list every problem at once.
 
-Unlike the other commands it does not stop at the first failing load: it reads the documents,
-runs the whole validation pass and prints what it found, so one run shows everything to fix.
+It goes through ``load_project``, the path every other command takes, so what it accepts the
+others load; a ``ConfigError`` carries every problem of the pass, which it lists instead of failing.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ import sys
 from typing import Any
 
 from devenv.commands._common import print_json, problems_json
-from devenv.errors import DevenvError, Problem
-from devenv.model.loader import find_root, read_documents
-from devenv.model.validate import validate_documents
+from devenv.errors import ConfigError, DevenvError, Problem
+from devenv.model.loader import load_project
 
 
 def add_parser(sub: Any) -> None:
@@ -27,9 +26,11 @@ def add_parser(sub: Any) -> None:
 
 def collect(strict: bool) -> list[Problem]:
     """Every problem of the project at the current root (``--root``, $DEVENV_ROOT or the cwd)."""
-    root = find_root()
-    app, profiles, overlays, problems = read_documents(root)
-    return problems + validate_documents(app, profiles, overlays, strict=strict)
+    try:
+        _project, warnings = load_project(strict=strict)
+    except ConfigError as exc:
+        return exc.problems
+    return warnings
 
 
 def summary(problems: list[Problem]) -> str:

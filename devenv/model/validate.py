@@ -20,13 +20,14 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from devenv.errors import Problem
 from devenv.model.yamlpos import Document, KeyPath, Positions
+
+if TYPE_CHECKING:  # jsonschema is imported when a validation runs, not when devenv starts
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 APP_FILE = "devenv.yaml"
@@ -121,6 +122,8 @@ def _closed(schema: Any) -> Any:
 
 @cache
 def _validator(kind: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = load_schema(kind)
     return Draft202012Validator(_closed(schema) if kind == "profile" else schema)
 
@@ -164,9 +167,14 @@ def _describe_hint(err: ValidationError, key: str) -> str:
 
 
 def _bad_name(err: ValidationError, pos: Positions, parent: KeyPath) -> Problem:
+    """A mapping key (a component, image or variable name) that breaks ``propertyNames``."""
     name = err.instance if isinstance(err.instance, str) else str(err.instance)
-    return pos.problem(parent + (name,), f"'{name}' is not a valid name: expected {DNS_WORDS}",
-                       f"rename it, e.g. '{_as_dns_label(name)}'")
+    if err.validator == "pattern":
+        words = PATTERN_WORDS.get(str(err.validator_value), "a name of the documented form")
+    else:
+        words = f"a name of at most {err.validator_value} characters"
+    fix = f"e.g. '{_as_dns_label(name)}'" if DNS_LABEL.pattern == err.validator_value else "see docs/config.md"
+    return pos.problem(parent + (name,), f"'{name}' is not a valid name: expected {words}", f"rename it, {fix}")
 
 
 def _unknown_keys(err: ValidationError, pos: Positions, path: KeyPath, tolerant: bool, strict: bool) -> Problems:
@@ -574,6 +582,20 @@ def _pinned_base(overlays: list[Document], tenant: str) -> tuple[int, Document, 
     return found
 
 
+class PortRange(NamedTuple):
+    """The host ports one tenant publishes, and where its start comes from."""
+
+    start: int
+    end: int
+    tenant: str
+    doc: Document
+    key: KeyPath
+    pinned: bool
+
+    def problem(self, message: str, hint: str) -> Problem:
+        return self.doc.positions.problem(self.key, message, hint)
+
+
 def check_host_ports(app: Document, tenants: list[str], overlays: list[Document]) -> Problems:
     data = _map(app.data)
     base = _int(data.get("port_base", DEFAULT_PORT_BASE))
@@ -588,21 +610,22 @@ def check_host_ports(app: Document, tenants: list[str], overlays: list[Document]
     for i, tenant in enumerate(sorted(tenants)):
         pinned = _pinned_base(overlays, tenant)
         start, doc, key = pinned if pinned else (base + i * per, app, ("port_base",))
-        ranges.append((start, start + slots - 1, tenant, doc, key))
+        ranges.append(PortRange(start, start + slots - 1, tenant, doc, key, pinned is not None))
     yield from _port_range_problems(ranges)
 
 
-def _port_range_problems(ranges: list[tuple[int, int, str, Document, KeyPath]]) -> Problems:
-    for start, end, tenant, doc, key in ranges:
-        if end > MAX_PORT:
-            yield doc.positions.problem(key, f"tenant '{tenant}' would publish ports {start}-{end}, past {MAX_PORT}",
-                                        "lower port_base or ports_per_tenant")
-    for i, (s1, e1, t1, _d, _k) in enumerate(ranges):
-        for s2, e2, t2, doc, key in ranges[i + 1:]:
-            if s1 <= e2 and s2 <= e1:
-                yield doc.positions.problem(key, f"host ports of tenants '{t1}' ({s1}-{e1}) and '{t2}' ({s2}-{e2}) overlap",
-                                            f"pin a free range with `tenants.{t2}.port_base` in devenv.local.yaml, "
-                                            "or remove the pinned port_base")
+def _port_range_problems(ranges: list[PortRange]) -> Problems:
+    for r in ranges:
+        if r.end > MAX_PORT:
+            yield r.problem(f"tenant '{r.tenant}' would publish ports {r.start}-{r.end}, past {MAX_PORT}",
+                            "lower port_base or ports_per_tenant")
+    for i, a in enumerate(ranges):
+        for b in ranges[i + 1:]:
+            if a.start <= b.end and b.start <= a.end:
+                at = a if a.pinned and not b.pinned else b  # point at the pin that caused it, if any
+                yield at.problem(f"host ports of tenants '{a.tenant}' ({a.start}-{a.end}) and '{b.tenant}' ({b.start}-{b.end}) overlap",
+                                 f"pin a free range with `tenants.{at.tenant}.port_base` in devenv.local.yaml, "
+                                 "or remove the pinned port_base")
 
 
 # --- profiles ---------------------------------------------------------------------------------------
