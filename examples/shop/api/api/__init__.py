@@ -1,0 +1,1 @@
+"""api: create jobs (Postgres row + Redis queue entry) and read them back."""

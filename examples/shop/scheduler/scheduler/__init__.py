@@ -1,0 +1,1 @@
+"""scheduler: enqueues a report job every SCHEDULE_INTERVAL seconds."""

@@ -1,0 +1,1 @@
+"""worker: completes the jobs api and scheduler enqueue."""
