@@ -71,9 +71,10 @@ class DigestCache:
         except ValueError:
             return path
 
-    def file_sha(self, path: str, st: os.stat_result) -> str:
-        """The sha256 of the file at ``path``, read only when its stat differs from the cached one."""
-        key = self.key(path)
+    def file_sha(self, path: str, st: os.stat_result, key: str | None = None) -> str:
+        """The sha256 of the file at ``path``, read only when its stat differs from the cached one.
+        ``key`` (``self.key(path)``) may be given: callers hashing a whole tree compute it cheaply."""
+        key = key or self.key(path)
         with self._lock:
             entries = self._load()
             self._seen.add(key)
@@ -94,6 +95,14 @@ class DigestCache:
         """Mark ``directory`` as fully walked, so entries under it not seen again can be dropped."""
         with self._lock:
             self._scopes.add(self.key(str(directory)).rstrip("/") + "/")
+
+    def lookup_many(self, keys: list[str]) -> list[list[int | str] | None]:
+        """Cached entries for many keys under one lock: the warm path of a whole context costs a
+        dict lookup per file."""
+        with self._lock:
+            entries = self._load()
+            self._seen.update(keys)
+            return [entries.get(k) for k in keys]
 
     def save(self) -> None:
         with self._lock:
@@ -139,13 +148,22 @@ def context_digest(context: Path, dockerfile: Path, cache: DigestCache) -> Conte
     total = 0
     paths: list[str] = []
     cache.scope(context)
-    for rel, st in context_entries(context, dockerfile):
-        full = os.path.join(context, rel)
-        if stat.S_ISLNK(st.st_mode):
-            kind, value = "l", os.readlink(full)
+    base, key_base = str(context), cache.key(str(context))
+    key_base = "" if key_base == "." else key_base + "/"
+    entries = context_entries(context, dockerfile)
+    keys = [key_base + rel for rel, _ in entries]
+    hits = cache.lookup_many(keys)
+    for (rel, st), key, hit in zip(entries, keys, hits, strict=True):
+        mode = st.st_mode
+        if stat.S_ISLNK(mode):
+            kind, value = "l", os.readlink(f"{base}/{rel}")
         else:
-            kind, value = "f", cache.file_sha(full, st)
+            kind = "f"
+            if hit is not None and hit[0] == st.st_size and hit[1] == st.st_mtime_ns and hit[2] == st.st_ino:
+                value = str(hit[3])
+            else:
+                value = cache.file_sha(f"{base}/{rel}", st, key)
             total += st.st_size
-        h.update(f"{rel}\0{kind}\0{stat.S_IMODE(st.st_mode):o}\0{value}\n".encode("utf-8", "surrogateescape"))
+        h.update(f"{rel}\0{kind}\0{stat.S_IMODE(mode):o}\0{value}\n".encode("utf-8", "surrogateescape"))
         paths.append(rel)
     return ContextDigest(h.hexdigest(), len(paths), total, tuple(paths))
