@@ -1,0 +1,236 @@
+"""Validation beyond the corpus: the sample is clean, the published schemas are valid and accept the
+sample, every problem comes out in one pass, production's unknown keys are tolerated, the command's
+output and exit codes, and no input at all makes validation raise."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from devenv.errors import ConfigError, Problem
+from devenv.model.loader import load_project, read_documents
+from devenv.model.parse import parse_app, parse_overlays, parse_profile
+from devenv.model.validate import SCHEMA_DIR, find_cycles, load_schema, validate_documents
+from devenv.model.yamlpos import Document, Positions
+from tests.conftest import REPO, copy_sample
+from tests.unit.test_validation_corpus import corpus, fill_missing_sources
+
+SAMPLE_FILES = {"devenv.yaml": "devenv", "devenv.local.yaml": "overlay", "profiles/acme.yaml": "profile",
+                "profiles/globex.yaml": "profile", "profiles/initech.yaml": "profile"}
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    root = copy_sample(tmp_path / "shop")
+    fill_missing_sources(root)
+    return root
+
+
+def problems_of(root: Path, strict: bool = False) -> list[Problem]:
+    app, profiles, overlays, problems = read_documents(root)
+    return problems + validate_documents(app, profiles, overlays, strict=strict)
+
+
+def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "DEVENV_ROOT"}
+    return subprocess.run([sys.executable, "-m", "devenv.cli", "validate", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+# --- the sample and the schemas ---------------------------------------------------------------------
+
+def test_sample_validates_clean(shop: Path) -> None:
+    assert problems_of(shop) == []
+    project, warnings = load_project(shop)
+    assert warnings == [] and sorted(project.profiles) == ["acme", "globex", "initech"]
+
+
+@pytest.mark.parametrize("kind", ["devenv", "profile", "overlay"])
+def test_published_schema_is_valid(kind: str) -> None:
+    Draft202012Validator.check_schema(load_schema(kind))
+    assert (SCHEMA_DIR / f"{kind}.schema.json").is_file()
+
+
+@pytest.mark.parametrize("file", sorted(SAMPLE_FILES))
+def test_sample_files_match_the_published_schemas(file: str) -> None:
+    """What an editor does with the modeline: plain jsonschema on the plain YAML."""
+    schema = json.loads((SCHEMA_DIR / f"{SAMPLE_FILES[file]}.schema.json").read_text())
+    data = yaml.safe_load((REPO / file).read_text())
+    assert [e.message for e in Draft202012Validator(schema).iter_errors(data)] == []
+
+
+def _fields(node: Any, where: str = "") -> list[tuple[str, Any]]:
+    """Every property schema of a schema, with its path."""
+    out: list[tuple[str, Any]] = []
+    if isinstance(node, dict):
+        for name, sub in node.get("properties", {}).items():
+            out.append((f"{where}.{name}", sub))
+        for key, sub in node.items():
+            out += _fields(sub, f"{where}.{key}" if key != "properties" else where)
+    elif isinstance(node, list):
+        for sub in node:
+            out += _fields(sub, where)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["devenv", "profile", "overlay"])
+def test_every_schema_field_has_a_description(kind: str) -> None:
+    schema = load_schema(kind)
+    defs = schema.get("$defs", {})
+    missing = [path for path, sub in _fields(schema)
+               if "description" not in sub and "description" not in defs.get(sub.get("$ref", "").split("/")[-1], {})]
+    assert missing == []
+
+
+# --- one pass, every problem ------------------------------------------------------------------------
+
+def test_all_problems_are_reported_at_once(shop: Path) -> None:
+    corpus("app-three-errors")(shop)
+    problems = [p for p in problems_of(shop) if p.file == "devenv.yaml"]
+    assert [(p.line, p.key) for p in problems] == [(3, "port_base"), (16, "components.web.restart"), (9, "images.web.parent")]
+    assert "did you mean 'base'" in problems[2].hint
+
+
+def test_problems_in_several_files_come_together(shop: Path) -> None:
+    (shop / "devenv.local.yaml").write_text("defaults: {replica: {web: 1}}\n")
+    (shop / "profiles/initech.yaml").write_text("")
+    files = {p.file for p in problems_of(shop)}
+    assert files == {"devenv.local.yaml", "profiles/initech.yaml"}
+
+
+# --- tolerant production profiles -------------------------------------------------------------------
+
+def test_unknown_prod_keys_are_ignored_by_default(shop: Path) -> None:
+    assert "rollout_strategy" in (shop / "profiles/globex.yaml").read_text()
+    assert problems_of(shop) == []
+
+
+def test_unknown_prod_keys_are_warnings_with_strict(shop: Path) -> None:
+    (shop / "profiles/acme.yaml").write_text((shop / "profiles/acme.yaml").read_text().replace(
+        "    replicas: 3\n", "    replicas: 3\n    hpa: {min: 2}\n"))
+    problems = problems_of(shop, strict=True)
+    assert {(p.file, p.key, p.severity) for p in problems} == {
+        ("profiles/globex.yaml", "rollout_strategy", "warning"),
+        ("profiles/acme.yaml", "components.web.hpa", "warning"),
+    }
+    _project, warnings = load_project(shop, strict=True)  # warnings never stop a command
+    assert len(warnings) == 2
+
+
+def test_overlay_unknown_key_is_an_error_even_without_strict(shop: Path) -> None:
+    (shop / "devenv.local.yaml").write_text("defaults:\n  drop_resources: true\n  rollout_strategy: canary\n")
+    [problem] = problems_of(shop)
+    assert (problem.severity, problem.line, problem.key) == ("error", 3, "defaults.rollout_strategy")
+
+
+# --- the command ------------------------------------------------------------------------------------
+
+def test_cli_clean_project(shop: Path) -> None:
+    done = run_cli(shop)
+    assert (done.returncode, done.stdout.strip()) == (0, "configuration OK")
+
+
+def test_cli_strict_prints_warnings_and_exits_zero(shop: Path) -> None:
+    done = run_cli(shop, "--strict")
+    assert done.returncode == 0
+    assert "profiles/globex.yaml:36: rollout_strategy: warning: unknown key 'rollout_strategy'" in done.stdout
+    assert "0 error(s), 1 warning(s)" in done.stderr
+
+
+def test_cli_json_only_json_on_stdout(shop: Path) -> None:
+    (shop / "profiles/initech.yaml").write_text("tenant: initech\nnamespace: Bad_NS\n")
+    done = run_cli(shop, "--json")
+    out = json.loads(done.stdout)
+    assert done.returncode == 1 and out["ok"] is False
+    assert out["problems"] == [{"file": "profiles/initech.yaml", "line": 2, "key": "namespace", "severity": "error",
+                                "message": out["problems"][0]["message"], "hint": out["problems"][0]["hint"]}]
+    assert "Bad_NS" in out["problems"][0]["message"]
+
+
+def test_cli_json_clean(shop: Path) -> None:
+    done = run_cli(shop, "--json")
+    assert (done.returncode, json.loads(done.stdout)) == (0, {"ok": True, "problems": []})
+
+
+def test_cli_without_a_project(tmp_path: Path) -> None:
+    done = run_cli(tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "no devenv.yaml found" in done.stderr
+    done = run_cli(tmp_path, "--json")
+    assert done.returncode == 1 and json.loads(done.stdout)["ok"] is False
+
+
+# --- robustness -------------------------------------------------------------------------------------
+
+def test_missing_app_document_is_a_problem() -> None:
+    [problem] = validate_documents(None, {}, [])
+    assert "devenv.yaml is missing" in str(problem) and problem.hint
+
+
+def test_loader_names_every_problem_in_one_error(shop: Path) -> None:
+    corpus("app-three-errors")(shop)
+    with pytest.raises(ConfigError) as info:
+        load_project(shop)
+    assert str(info.value).count("devenv.yaml:") == 3
+
+
+def test_find_cycles_reports_each_cycle_once() -> None:
+    assert find_cycles({"a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]}) == [["a", "b", "c", "a"]]
+    assert find_cycles({"a": ["b"], "b": []}) == []
+
+
+JUNK: list[Any] = [None, True, 0, -1, 1.5, "", "x", "../..", "/etc", [], [None], [1, "a"], {}, {"a": None},
+                   {"name": {"x": 1}}, [[[]]], float("nan"), 10**30, 8000, "/srv", "web", {"http": True}]
+
+
+def _paths(data: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [here]
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, sub in items:
+        out += _paths(sub, (*here, key))
+    return out
+
+
+def _mutations(data: Any, rng: random.Random, count: int) -> Any:
+    """``data`` with ``count`` random subtrees replaced by junk of any type."""
+    for _ in range(count):
+        path = rng.choice(_paths(data))
+        if not path:
+            return rng.choice(JUNK)
+        parent = data
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = rng.choice(JUNK)
+    return data
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_validation_never_raises_on_junk(shop: Path, seed: int) -> None:
+    """Any type anywhere: only Problems come out, never an exception (nor an 'internal error');
+    and whatever passes clean, parse.py (which trusts the pass) can read."""
+    rng = random.Random(seed)
+    files = ["devenv.yaml", "devenv.local.yaml", *(f"profiles/{n}.yaml" for n in ("acme", "globex", "initech"))]
+    target = rng.choice(files)
+    docs = {}
+    for file in files:
+        data = yaml.safe_load((shop / file).read_text())
+        docs[file] = Document(shop / file, _mutations(data, rng, 1 + seed % 3) if file == target else data, Positions(file))
+    app, overlay = docs["devenv.yaml"], docs["devenv.local.yaml"]
+    profiles = {Path(f).stem: d for f, d in docs.items() if f.startswith("profiles/")}
+    problems = validate_documents(app, profiles, [overlay], strict=True)
+    assert not [p for p in problems if "internal error" in p.message]
+    assert all(p.hint for p in problems)
+    if not any(p.severity == "error" for p in problems):
+        parse_app(app.data, shop, app.file)
+        for name, d in profiles.items():
+            parse_profile(name, d.data, d.file)
+        parse_overlays([(overlay.file, overlay.data or {})])
