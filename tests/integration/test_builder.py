@@ -178,3 +178,78 @@ def test_force_rebuilds_with_docker_layer_cache(app: App, client: Any) -> None:
     res = b.build(["one"], force=True)
     assert built(res) == ["base", "one"]
     assert res["one"].cached_steps >= 1
+
+
+def make_project(root: Path, name: str) -> None:
+    """A loadable project around ``make_app``'s Dockerfiles: one tenant running ``one``."""
+    make_app(root, name)
+    write(root / "devenv.yaml", f"name: {name}\nimages:\n  base: {{context: base}}\n"
+          "  one: {context: one, parent: base}\n  two: {context: two, parent: base}\n"
+          "components:\n  one: {image: one}\n")
+    write(root / "profiles" / "acme.yaml", "tenant: acme\nnamespace: tenant-acme\n")
+
+
+def test_build_command_json(tmp_path: Path, client: Any, monkeypatch: pytest.MonkeyPatch,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from devenv.cli import main
+
+    name = f"t{uuid.uuid4().hex[:10]}"
+    root = tmp_path / "proj"
+    make_project(root, name)
+    monkeypatch.setenv("DEVENV_ROOT", str(root))
+    try:
+        assert main(["build", "--json", "--tenant", "acme"]) == 0
+        records = {r["image"]: r for r in json.loads(capsys.readouterr().out)}
+        assert set(records) == {"base", "one"}  # two is not run by acme
+        assert records["one"]["status"] == "built" and records["one"]["parent"] == "base"
+        assert records["one"]["build_args"] == {"BASE_IMAGE": records["base"]["tag"]}
+        assert "parent" not in records["base"]
+        assert records["one"]["context"] == str(root / "one")
+        assert records["one"]["dockerfile"] == str(root / "one" / "Dockerfile")
+        assert main(["build", "--json", "-q"]) == 0
+        again = json.loads(capsys.readouterr().out)
+        assert {r["status"] for r in again} == {"cached"}
+        assert main(["build"]) == 0
+        out = capsys.readouterr().out
+        assert "cached" in out and f"devenv/{name}-one:" in out
+    finally:
+        for img in client.images.list(name=f"devenv/{name}-*"):
+            for tag in img.tags:
+                client.images.remove(tag)
+
+
+def test_ctrl_c_exits_130_and_tags_nothing(tmp_path: Path, client: Any) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    name = f"t{uuid.uuid4().hex[:10]}"
+    root = tmp_path / "proj"
+    make_project(root, name)
+    write(root / "one" / "Dockerfile", "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo slow && sleep 30\n")
+    env = {**os.environ, "DEVENV_ROOT": str(root)}
+    proc = subprocess.Popen([sys.executable, "-m", "devenv.cli", "build"], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "sleep 30" in line:
+                break
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 130
+        assert time.monotonic() - t0 < 8
+        assert not [t for t in tags_of_name(client, name) if "-one:" in t]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for tag in tags_of_name(client, name):
+            client.images.remove(tag)
+
+
+def tags_of_name(client: Any, name: str) -> list[str]:
+    return sorted(t for img in client.images.list(name=f"devenv/{name}-*") for t in img.tags)
