@@ -74,7 +74,9 @@ class ComposeBackend(Backend):
 
     def compose(self, tenant: str, *args: str, check: bool = True, sink: Callable[[str], None] | None = None,
                 use_file: bool = True, timeout: float | None = 600) -> Any:
-        argv = [*dockerclient.compose_argv(), "-p", f"devenv-{tenant}"]
+        from devenv.model.resolve import compose_project
+
+        argv = [*dockerclient.compose_argv(), "-p", compose_project(tenant)]
         f = self.compose_file(tenant)
         if use_file and f.exists():
             argv += ["-f", str(f)]
@@ -92,6 +94,7 @@ class ComposeBackend(Backend):
 
     # -- lifecycle --------------------------------------------------------------------------
     def up(self, spec: TenantSpec, images: dict[str, str], wait: bool = True, timeout: float = 300) -> None:
+        self._refuse_foreign(spec)
         self.write_files(spec, images)
         for name in spec.workloads:
             self.emit(ComponentState(tenant=spec.name, component=name, state="starting"))
@@ -100,6 +103,19 @@ class ComposeBackend(Backend):
             raise _compose_failure(spec.name, res.stderr or res.stdout)
         if wait:
             self.wait_healthy(spec, list(spec.workloads), timeout)
+
+    def _refuse_foreign(self, spec: TenantSpec) -> None:
+        """Never take over a compose project that another app (or no devenv at all) created."""
+        f = {"label": [f"com.docker.compose.project={spec.project}"]}
+        others = [c for c in dockerclient.engine_call(lambda: self.client.containers.list(all=True, filters=f),
+                                                      "list containers")
+                  if c.labels.get(LABEL_PROJECT) != self.project.app.name]
+        if others:
+            owner = others[0].labels.get(LABEL_PROJECT) or "something other than devenv"
+            raise DevenvError(f"the compose project {spec.project} already exists and belongs to {owner} "
+                              f"(container {others[0].name})",
+                              f"stop it first (`docker compose -p {spec.project} down`), or set "
+                              "DEVENV_PROJECT_PREFIX to run this checkout beside it")
 
     def redeploy(self, spec: TenantSpec, images: dict[str, str], components: list[str], timeout: float = 300) -> None:
         """Recreate only ``components`` (their image changed); nothing else restarts."""

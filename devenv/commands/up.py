@@ -40,12 +40,18 @@ def make_engine(args: argparse.Namespace, tenants: list[str], watch: bool):  # t
 
 def _as_prod_specs(project, tenants, args):  # type: ignore[no-untyped-def]
     from devenv.commands._common import split_names
+    from devenv.dockerclient import client
+    from devenv.model.asprod import check_images_present, resolve_as_prod
 
-    try:
-        from devenv.model.asprod import resolve_as_prod
-    except ImportError as exc:  # pragma: no cover - lands with the import/diff work
-        raise DevenvError("--as-prod is not available in this build", "") from exc
-    return {t: resolve_as_prod(project, t, tuple(split_names(args.dev))) for t in tenants}
+    specs = {t: resolve_as_prod(project, t, tuple(split_names(args.dev)), backend=args.backend) for t in tenants}
+    unknown = [d for d in split_names(args.dev) if d not in project.app.components]
+    if unknown:
+        raise DevenvError(f"--dev names unknown component(s): {', '.join(unknown)}",
+                          f"components: {', '.join(project.app.components)}")
+    for spec in specs.values():  # before anything starts: every pinned image must be here
+        for warning in check_images_present(spec, client()):
+            print(f"devenv: warning: {warning}", file=sys.stderr)
+    return specs
 
 
 def run(args: argparse.Namespace) -> int:

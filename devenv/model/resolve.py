@@ -7,6 +7,7 @@ with its reason, so ``devenv diff`` can explain what local changes.
 
 from __future__ import annotations
 
+from devenv.model.parse import merge_overlay_tenant
 from devenv.model.types import (
     Component,
     Difference,
@@ -18,7 +19,14 @@ from devenv.model.types import (
     TenantSpec,
     Workload,
 )
-from devenv.model.parse import merge_overlay_tenant
+
+
+def compose_project(tenant: str) -> str:
+    """The compose project of a tenant: ``devenv-<tenant>``. ``DEVENV_PROJECT_PREFIX`` changes the
+    prefix so two checkouts (or a test run beside a dev session) can run the same tenant at once."""
+    import os
+
+    return f"{os.environ.get('DEVENV_PROJECT_PREFIX') or 'devenv'}-{tenant}"
 
 
 def feature_env(features: dict[str, bool]) -> dict[str, str]:
@@ -105,7 +113,7 @@ def resolve(project: Project, tenant: str, env: Env = "local") -> TenantSpec:
     return TenantSpec(
         name=tenant,
         env=env,
-        project=f"devenv-{tenant}",
+        project=compose_project(tenant),
         namespace=profile.namespace,
         labels=dict(profile.labels),
         node_selector=dict(profile.node_selector),

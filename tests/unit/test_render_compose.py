@@ -120,7 +120,7 @@ def test_healthchecks(project: Project) -> None:
     assert svcs["web"]["healthcheck"]["test"][:3] == ["CMD", "python3", "-c"]
     assert "http://127.0.0.1:8000/healthz" in svcs["web"]["healthcheck"]["test"][3]
     assert svcs["redis"]["healthcheck"] == {"test": ["CMD", "redis-cli", "ping"], "interval": "1s",
-                                            "timeout": "3s", "retries": 30, "start_period": "0s"}
+                                            "timeout": "5s", "retries": 30, "start_period": "0s"}
 
 
 def test_images_local_built_prod_pinned(project: Project) -> None:
