@@ -72,12 +72,14 @@ class Coalescer:
     ``add`` may be called from any thread (watchdog's observer thread in practice); ``on_batch``
     always runs on the coalescer's own thread, one batch at a time, so a slow consumer delays the
     next batch rather than running concurrently with itself. Events arriving while ``on_batch``
-    runs start the next batch.
+    runs start the next batch. ``busy()``, if given, says the producer still has events queued
+    (the watcher passes its observer's backlog); a batch never closes on quiet while it is true.
     """
 
     def __init__(self, quiet: float = DEFAULT_QUIET, max_wait: float = DEFAULT_MAX_WAIT,
                  on_batch: Callable[[Batch], None] | None = None, *, bulk_after: int = DEFAULT_BULK_AFTER,
-                 bulk_quiet: float | None = None, name: str = "devenv-coalesce") -> None:
+                 bulk_quiet: float | None = None, busy: Callable[[], bool] | None = None,
+                 name: str = "devenv-coalesce") -> None:
         if quiet <= 0 or max_wait < quiet:
             raise ValueError("need 0 < quiet <= max_wait")
         self.quiet = quiet
@@ -85,6 +87,7 @@ class Coalescer:
         self.bulk_after = bulk_after
         self.bulk_quiet = max(quiet, DEFAULT_BULK_QUIET if bulk_quiet is None else bulk_quiet)
         self._on_batch = on_batch or (lambda batch: None)
+        self._busy = busy or (lambda: False)
         self._cond = threading.Condition()
         self._pending: Batch = {}
         self._first = 0.0
@@ -133,13 +136,26 @@ class Coalescer:
         """Block until a batch is due (returned) or the coalescer closed with nothing open (None)."""
         with self._cond:
             while True:
-                if self._pending and (self._closed or time.monotonic() >= self._deadline()):
+                if self._pending and (self._closed or self._due()):
                     batch, self._pending = self._pending, {}
                     return batch
                 if self._closed:
                     return None
-                timeout = max(0.0, self._deadline() - time.monotonic()) if self._pending else None
-                self._cond.wait(timeout)
+                self._cond.wait(self._wait_time())
+
+    def _due(self) -> bool:
+        """Quiet long enough (or waited long enough), and the producer has no backlog: a silence
+        that only means the observer thread fell behind must not split a batch."""
+        now = time.monotonic()
+        if now >= self._first + self.max_wait:
+            return True
+        return now >= self._deadline() and not self._busy()
+
+    def _wait_time(self) -> float | None:
+        if not self._pending:
+            return None
+        remaining = self._deadline() - time.monotonic()
+        return remaining if remaining > 0 else min(self.quiet, 0.02)  # busy producer: poll briefly
 
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:

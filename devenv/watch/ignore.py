@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,37 +64,75 @@ def _file_noise(name: str) -> str | None:
 class DockerIgnoreCache:
     """``IsIgnored`` over many contexts, reading each ``.dockerignore`` once.
 
-    The cache is keyed on the file's mtime and size, so an edited ``.dockerignore`` takes effect
-    on the next batch without anyone having to invalidate anything. Thread-safe: the watcher's
-    observer thread and the engine's planner may both call it.
+    It is asked for every file event, so it must not touch the disk each time: the file's mtime
+    and size are re-checked at most every ``recheck`` seconds, and ``invalidate`` (which the
+    watcher calls when it sees a ``.dockerignore`` change) makes an edit effective at once.
+    Thread-safe: the watcher's observer thread and the engine's planner may share one.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, recheck: float = 1.0) -> None:
+        self._recheck = recheck
         self._lock = threading.Lock()
-        self._cache: dict[Path, tuple[tuple[int, int] | None, Matcher]] = {}
+        self._cache: dict[Path, tuple[float, tuple[int, int] | None, Matcher]] = {}
+        self._memo: dict[tuple[Path, str], bool] = {}
 
     def matcher(self, context: Path) -> Matcher:
-        stamp = _stamp(context / ".dockerignore")
+        now = time.monotonic()
         with self._lock:
             hit = self._cache.get(context)
-            if hit is not None and hit[0] == stamp:
-                return hit[1]
-        try:
-            rules = Matcher.from_context(context)
-        except OSError:  # unreadable .dockerignore: exclude nothing rather than crash the watcher
-            rules = Matcher([])
+        if hit is not None and now - hit[0] < self._recheck:
+            return hit[2]
+        stamp = _stamp(context / ".dockerignore")
+        if hit is not None and hit[1] == stamp:
+            rules = hit[2]
+        else:
+            rules = _load(context)
+            self._forget(context)
         with self._lock:
-            self._cache[context] = (stamp, rules)
+            self._cache[context] = (now, stamp, rules)
         return rules
 
+    def invalidate(self, context: Path | None = None) -> None:
+        """Forget ``context``'s rules (or every context's): the next question re-reads them."""
+        with self._lock:
+            if context is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(context, None)
+        self._forget(context)
+
     def __call__(self, context: Path, relpath: str) -> bool:
-        return self.matcher(context).excluded(relpath)
+        rules = self.matcher(context)
+        key = (context, relpath)
+        with self._lock:
+            known = self._memo.get(key)
+        if known is None:
+            known = rules.excluded(relpath)
+            with self._lock:
+                if len(self._memo) > 100_000:  # bounded: a long session touches many paths
+                    self._memo.clear()
+                self._memo[key] = known
+        return known
 
     def prunable(self, context: Path, reldir: str) -> bool:
         """A walker may skip ``reldir`` whole only if no ``!`` exception could re-include a file
         below it."""
         rules = self.matcher(context)
         return not rules.has_exceptions and rules.excluded(reldir)
+
+    def _forget(self, context: Path | None) -> None:
+        with self._lock:
+            if context is None:
+                self._memo.clear()
+            else:
+                self._memo = {k: v for k, v in self._memo.items() if k[0] != context}
+
+
+def _load(context: Path) -> Matcher:
+    try:
+        return Matcher.from_context(context)
+    except OSError:  # unreadable .dockerignore: exclude nothing rather than crash the watcher
+        return Matcher([])
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

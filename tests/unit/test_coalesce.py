@@ -173,3 +173,15 @@ def test_invalid_periods_are_refused():
 ])
 def test_merge_kind(old, new, merged):
     assert merge_kind(old, new) == merged
+
+
+def test_a_busy_producer_holds_the_batch_open(sink: Sink):
+    backlog = threading.Event()
+    backlog.set()
+    with Coalescer(0.01, 10.0, sink, busy=backlog.is_set) as c:
+        c.add(Path("a"), "created")
+        with pytest.raises(queue.Empty):
+            sink.batches.get(timeout=0.2)  # twenty quiet periods pass, the producer is still busy
+        c.add(Path("b"), "created")
+        backlog.clear()
+        assert sink.next() == {Path("a"): "created", Path("b"): "created"}

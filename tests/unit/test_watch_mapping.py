@@ -226,7 +226,7 @@ def test_not_noise(rel: str):
 
 
 def test_dockerignore_cache_sees_edits(tmp_path: Path):
-    cache = DockerIgnoreCache()
+    cache = DockerIgnoreCache(recheck=0)
     assert not cache(tmp_path, "a.log")
     (tmp_path / ".dockerignore").write_text("*.log\n")
     assert cache(tmp_path, "a.log")
@@ -234,8 +234,17 @@ def test_dockerignore_cache_sees_edits(tmp_path: Path):
     assert not cache(tmp_path, "a.log")
 
 
+def test_dockerignore_cache_invalidate_rereads_at_once(tmp_path: Path):
+    cache = DockerIgnoreCache(recheck=3600)
+    assert not cache(tmp_path, "a.log")
+    (tmp_path / ".dockerignore").write_text("*.log\n")
+    assert not cache(tmp_path, "a.log")  # within the recheck period: no disk access
+    cache.invalidate(tmp_path)
+    assert cache(tmp_path, "a.log")
+
+
 def test_dockerignore_cache_prunes_only_without_exceptions(tmp_path: Path):
-    cache = DockerIgnoreCache()
+    cache = DockerIgnoreCache(recheck=0)
     (tmp_path / ".dockerignore").write_text("build\n")
     assert cache.prunable(tmp_path, "build")
     (tmp_path / ".dockerignore").write_text("build\n!build/keep.txt\n")
