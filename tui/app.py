@@ -15,6 +15,7 @@ import time
 import webbrowser
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
+from pathlib import Path
 from typing import Any, TypeVar
 
 from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
@@ -47,7 +48,7 @@ MAIN_SCREEN_ACTIONS = frozenset(k.action for k in KEYS if k.action and k.action 
 
 
 class DevenvApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "devenv"
     BINDINGS = bindings()  # type: ignore[assignment]
 

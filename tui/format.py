@@ -97,13 +97,15 @@ def progress_bar(step: int, total: int, width: int = 7) -> str:
 def build_for(state: State, comp: ComponentView) -> BuildView | None:
     """The build of the image this component runs.
 
-    The engine keys builds by image name; components carry a full image reference. Match the
-    reference's repository (exactly, or by its last path segment), else the component's name.
+    The engine keys builds by image name (``web``); components carry a full reference
+    (``devenv/shop-web:a41c9e2``). Match the repository, its last segment, that segment without the
+    ``<app>-`` prefix, else the component's own name.
     """
     if not state.builds:
         return None
     repo = image_repo(comp.image)
-    candidates = (repo, repo.rsplit("/", 1)[-1], comp.component)
+    last = repo.rsplit("/", 1)[-1]
+    candidates = (repo, last, last.removeprefix(f"{state.app}-") if state.app else "", comp.component)
     for name in candidates:
         if name and name in state.builds:
             return state.builds[name]

@@ -53,3 +53,16 @@ def test_timeline_line_says_what_why_and_cost() -> None:
                   tenants=("acme", "globex"), cost_ms=38, ts=at(0))
     assert timeline_label(ev, TZ).plain == \
         "22:13:20 ⇄ sync    web (acme, globex) synced index.html by rule templates/** in 38 ms"
+
+
+def test_build_found_from_the_components_image_reference() -> None:
+    from dataclasses import replace
+
+    from tui.format import build_for
+
+    state = replace(fold([
+        ComponentState(tenant="acme", component="frontend", state="pending", image="devenv/shop-web:abc1234ff"),
+        BuildStarted(image="web", tag="abc1234ff"),
+    ]), app="shop")
+    build = build_for(state, state.components[("acme", "frontend")])
+    assert build is not None and build.image == "web"
