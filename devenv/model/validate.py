@@ -14,6 +14,7 @@ result, so nothing here may raise: the data can be any type anywhere.
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import json
 import re
@@ -40,10 +41,23 @@ DEFAULT_PORTS_PER_TENANT = 20
 MAX_PORT = 65535
 
 # What each pattern of the schemas means, in words (keyed by the regex itself).
+DNS_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+ENV_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
 PATTERN_WORDS = {
-    "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$": "a name of lower-case letters, digits and '-' (starting and ending with a letter or digit)",
-    "^[A-Za-z_][A-Za-z0-9_]*$": "an environment variable name (letters, digits and '_', not starting with a digit)",
+    DNS_PATTERN: "a name of lower-case letters, digits and '-' (starting and ending with a letter or digit)",
+    ENV_PATTERN: "an environment variable name (letters, digits and '_', not starting with a digit)",
     "^/": "an absolute path (starting with '/')",
+    r"^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$":
+        "an image reference: a lower-case repository, then optionally :tag and @sha256:digest",
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$":
+        "a Kubernetes label key: [prefix/]name, the name of letters, digits, '-', '_' and '.'",
+    r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$":
+        "a Kubernetes label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+    r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$": "a secret name: lower-case letters, digits, '-' and '.'",
+    r"^[-._A-Za-z0-9]+$": "a secret key: letters, digits, '-', '_' and '.'",
+    r"^(\*\.)?([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$":
+        "a host name such as shop.example.com (optionally starting with '*.')",
+    r"^[A-Za-z0-9.*{}-]+$": "a host name pattern such as '{tenant}.localhost'",
 }
 
 Problems = Iterator[Problem]
@@ -173,8 +187,16 @@ def _bad_name(err: ValidationError, pos: Positions, parent: KeyPath) -> Problem:
         words = PATTERN_WORDS.get(str(err.validator_value), "a name of the documented form")
     else:
         words = f"a name of at most {err.validator_value} characters"
-    fix = f"e.g. '{_as_dns_label(name)}'" if DNS_LABEL.pattern == err.validator_value else "see docs/config.md"
+    fix = _suggest_name(str(err.validator_value), name)
     return pos.problem(parent + (name,), f"'{name}' is not a valid name: expected {words}", f"rename it, {fix}")
+
+
+def _suggest_name(pattern: str, name: str) -> str:
+    if pattern == DNS_PATTERN:
+        return f"e.g. '{_as_dns_label(name)}'"
+    if pattern == ENV_PATTERN:
+        return f"e.g. '{re.sub(r'^(?=[0-9])', '_', re.sub(r'[^A-Za-z0-9_]', '_', name))}'"
+    return "see docs/config.md"
 
 
 def _unknown_keys(err: ValidationError, pos: Positions, path: KeyPath, tolerant: bool, strict: bool) -> Problems:
@@ -224,6 +246,8 @@ def describe(value: Any) -> str:
         return f"the string {_show(value)}"
     if isinstance(value, int | float):
         return f"the number {_show(value)}"
+    if isinstance(value, datetime.date):
+        return f"the date {value.isoformat()}"
     return f"{_show(value)} (a {type(value).__name__}; quote it to make it a string)"
 
 
@@ -232,6 +256,8 @@ def _explain_type(err: ValidationError) -> tuple[str, str]:
     if isinstance(err.instance, dict | list) and "string" in str(err.validator_value):
         hint = "write the value on one line as a string (quote it), not as a nested list or mapping"
         return f"expected {expected}, got {describe(err.instance)}", hint
+    if isinstance(err.instance, datetime.date) and "string" in str(err.validator_value):
+        return f"expected {expected}, got {describe(err.instance)}", f"quote it to keep it text: '{err.instance.isoformat()}'"
     return f"expected {expected}, got {describe(err.instance)}", ""
 
 
@@ -250,7 +276,7 @@ def _explain_bound(err: ValidationError) -> tuple[str, str]:
 def _explain_pattern(err: ValidationError) -> tuple[str, str]:
     words = PATTERN_WORDS.get(str(err.validator_value), "a value of the documented form")
     value = str(err.instance)
-    if "/" in value and "path" not in words:
+    if "/" in value and err.validator_value == DNS_PATTERN:
         return f"{_show(value)} looks like a host path; expected {words}", ""
     return f"{_show(value)} is not {words}", ""
 
@@ -472,8 +498,8 @@ def _check_source(key: KeyPath, comp: dict[str, Any], images: dict[str, Any], po
         yield pos.problem(key + ("ref",), "sets both `image` and `ref`",
                           "keep `image` to build from source, or `ref` to pull a published image")
     elif image is None and ref is None:
-        yield pos.problem(key, "needs `image` (an image of `images`) or `ref` (an image reference)",
-                          did_you_mean(key[-1], images, "add `image: <name>`; images"))
+        hint = f"add `image: {key[-1]}`" if key[-1] in images else "add `image:` naming one of `images`, or `ref: repo:tag`"
+        yield pos.problem(key, "needs `image` (an image of `images`) or `ref` (an image reference)", hint)
     if isinstance(image, str) and image not in images:
         yield pos.problem(key + ("image",), f"unknown image '{image}'", did_you_mean(image, images, "images"))
 
@@ -615,22 +641,39 @@ def check_host_ports(app: Document, tenants: list[str], overlays: list[Document]
 
 
 def _port_range_problems(ranges: list[PortRange]) -> Problems:
+    """At most one problem per ``port_base`` line: one bad value shifts every tenant after it."""
+    said: set[tuple[str, KeyPath]] = set()
+    for problem in _port_range_findings(ranges):
+        if (problem.file, problem.key) not in said:
+            said.add((problem.file, problem.key))
+            yield problem
+
+
+def _port_range_findings(ranges: list[PortRange]) -> Problems:
     for r in ranges:
         if r.end > MAX_PORT:
             yield r.problem(f"tenant '{r.tenant}' would publish ports {r.start}-{r.end}, past {MAX_PORT}",
-                            "lower port_base or ports_per_tenant")
+                            "lower port_base (or ports_per_tenant) so every tenant's ports fit")
     for i, a in enumerate(ranges):
         for b in ranges[i + 1:]:
             if a.start <= b.end and b.start <= a.end:
-                at = a if a.pinned and not b.pinned else b  # point at the pin that caused it, if any
-                yield at.problem(f"host ports of tenants '{a.tenant}' ({a.start}-{a.end}) and '{b.tenant}' ({b.start}-{b.end}) overlap",
-                                 f"pin a free range with `tenants.{at.tenant}.port_base` in devenv.local.yaml, "
-                                 "or remove the pinned port_base")
+                yield _overlap(a, b)
+
+
+def _overlap(a: PortRange, b: PortRange) -> Problem:
+    at = a if a.pinned and not b.pinned else b  # point at the pin that caused it, if any
+    message = f"host ports of tenants '{a.tenant}' ({a.start}-{a.end}) and '{b.tenant}' ({b.start}-{b.end}) overlap"
+    if a.key == b.key and a.doc is b.doc and a.pinned:
+        return at.problem(message, "pin port_base per tenant under `tenants.<name>`, not under `defaults`")
+    if not at.pinned:
+        return at.problem(message, "raise ports_per_tenant to cover every component port")
+    return at.problem(message, f"pin a free range with `tenants.{at.tenant}.port_base`, or remove the pin")
 
 
 # --- profiles ---------------------------------------------------------------------------------------
 
-def check_profile(stem: str, doc: Document, components: dict[str, Any], strict: bool) -> Problems:
+def check_profile(stem: str, doc: Document, components: dict[str, Any] | None, strict: bool) -> Problems:
+    """``components`` is ``None`` when devenv.yaml did not load: references are then not checked."""
     pos = doc.positions
     if not dns_label(stem):
         yield pos.problem((), f"the file name makes the tenant name '{stem}', which is not {DNS_WORDS}",
@@ -649,7 +692,7 @@ def check_profile(stem: str, doc: Document, components: dict[str, Any], strict: 
         yield pos.problem(("tenant",), f"says tenant '{tenant}' but the file is profiles/{doc.file.name}",
                           f"the file name is the tenant: rename the file to {tenant}{doc.file.suffix} or set `tenant: {stem}`")
     for name in _map(data.get("components")):
-        if name not in components:
+        if components is not None and name not in components:
             yield pos.problem(("components", name), f"component '{name}' is not in devenv.yaml (ignored locally)",
                               did_you_mean(name, components, "components and services"), severity="warning")
     yield from _check_secret_envs(data, pos)
@@ -676,7 +719,7 @@ def check_namespaces(profiles: dict[str, Document]) -> Problems:
     for stem, doc in sorted(profiles.items()):
         namespace = profile_namespace(stem, doc.data)
         if namespace in owner:
-            yield doc.positions.problem(("namespace",), f"namespace '{namespace}' is also tenant '{owner[namespace]}''s",
+            yield doc.positions.problem(("namespace",), f"namespace '{namespace}' is already tenant '{owner[namespace]}'s",
                                         "every tenant needs its own namespace: change one of them")
         owner.setdefault(namespace, stem)
 
@@ -689,7 +732,7 @@ def duplicate_profile(stem: str, earlier: Document, display: str) -> Problem:
 
 # --- overlays ---------------------------------------------------------------------------------------
 
-def check_overlay(doc: Document, tenants: set[str], components: dict[str, Any]) -> Problems:
+def check_overlay(doc: Document, tenants: set[str], components: dict[str, Any] | None) -> Problems:
     if doc.data is None:
         return
     yield from structural(doc, "overlay")
@@ -702,7 +745,9 @@ def check_overlay(doc: Document, tenants: set[str], components: dict[str, Any]) 
         yield from _check_overlay_entry(doc.positions, ("tenants", name), _map(entry), components)
 
 
-def _check_overlay_entry(pos: Positions, key: KeyPath, entry: dict[str, Any], components: dict[str, Any]) -> Problems:
+def _check_overlay_entry(pos: Positions, key: KeyPath, entry: dict[str, Any], components: dict[str, Any] | None) -> Problems:
+    if components is None:
+        return
     named: list[tuple[KeyPath, Any]] = [((*key, "replicas", n), n) for n in _map(entry.get("replicas"))]
     for field in ("build", "disable"):
         named += [((*key, field, i), n) for i, n in enumerate(_list(entry.get(field)))]
@@ -757,10 +802,10 @@ def validate_documents(
     warnings); it never turns production's tolerance into errors."""
     root = app.file.parent.resolve() if app is not None else None
     tenants = tenant_names(root, profiles)
-    components = app_components(app.data) if app is not None else {}
+    components = app_components(app.data) if app is not None and isinstance(app.data, dict) else None
     problems: list[Problem] = []
     if app is None or root is None:
-        problems.append(Problem(APP_FILE, None, "", f"{APP_FILE} is missing or could not be read",
+        problems.append(Problem(APP_FILE, None, "", f"{APP_FILE} is missing or unreadable, so the checks that need it were skipped",
                                 f"create {APP_FILE} at the project root, or fix the problem reported for it"))
     else:
         problems += _guarded(lambda: _check_app_doc(app, root, tenants), app.positions.file)

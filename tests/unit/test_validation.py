@@ -234,3 +234,30 @@ def test_validation_never_raises_on_junk(shop: Path, seed: int) -> None:
         for name, d in profiles.items():
             parse_profile(name, d.data, d.file)
         parse_overlays([(overlay.file, overlay.data or {})])
+
+
+def test_every_schema_pattern_is_explained_in_words() -> None:
+    from devenv.model.validate import PATTERN_WORDS
+
+    def patterns(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            found = {node["pattern"]} if isinstance(node.get("pattern"), str) else set()
+            return found.union(*(patterns(v) for v in node.values()))
+        return set().union(*(patterns(v) for v in node)) if isinstance(node, list) else set()
+
+    used = set().union(*(patterns(load_schema(k)) for k in ("devenv", "profile", "overlay")))
+    assert used - set(PATTERN_WORDS) == set()
+
+
+def test_a_broken_app_file_does_not_cascade(shop: Path) -> None:
+    """With devenv.yaml unreadable, profiles and overlays are not told their components are unknown."""
+    corpus("app-tabs")(shop)
+    problems = problems_of(shop)
+    assert [p.file for p in problems] == ["devenv.yaml", "devenv.yaml"]
+    assert "tabs" in problems[0].hint and "skipped" in problems[1].message
+
+
+def test_one_bad_port_base_is_one_problem(shop: Path) -> None:
+    text = (shop / "devenv.yaml").read_text().replace("port_base: 18000", "port_base: 65530")
+    (shop / "devenv.yaml").write_text(text)
+    assert [p.key for p in problems_of(shop)] == ["port_base"]
