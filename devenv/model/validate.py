@@ -642,7 +642,7 @@ def check_host_ports(app: Document, tenants: list[str], overlays: list[Document]
 
 def _port_range_problems(ranges: list[PortRange]) -> Problems:
     """At most one problem per ``port_base`` line: one bad value shifts every tenant after it."""
-    said: set[tuple[str, KeyPath]] = set()
+    said: set[tuple[str, str]] = set()
     for problem in _port_range_findings(ranges):
         if (problem.file, problem.key) not in said:
             said.add((problem.file, problem.key))
