@@ -97,7 +97,7 @@ def plan(app: App, images: Iterable[str] | None = None, cache: DigestCache | Non
     """An ``ImagePlan`` per image of ``images`` and their ancestors, parents first."""
     own_cache = cache is None
     cache = cache or DigestCache(app.root)
-    engine = _engine(client)
+    engine = _Ids(_engine(client))
     wanted = set(app.images) if images is None else set(images)
     out: dict[str, ImagePlan] = {}
     for level in levels(app, wanted):
@@ -108,7 +108,7 @@ def plan(app: App, images: Iterable[str] | None = None, cache: DigestCache | Non
     return out
 
 
-def _plan_one(app: App, name: str, done: dict[str, ImagePlan], cache: DigestCache, engine: Any) -> ImagePlan:
+def _plan_one(app: App, name: str, done: dict[str, ImagePlan], cache: DigestCache, engine: _Ids) -> ImagePlan:
     img = app.images[name]
     parent_ref = done[img.parent].ref if img.parent else None
     args = dict(img.args)
@@ -117,7 +117,7 @@ def _plan_one(app: App, name: str, done: dict[str, ImagePlan], cache: DigestCach
     dockerfile_bytes = _read_dockerfile(name, img.dockerfile)
     ctx = context_digest(img.context, img.dockerfile, cache)
     instructions = df.parse(dockerfile_bytes.decode("utf-8", errors="replace"))
-    external = {r: _image_id(engine, r) for r in df.external_images(instructions, args) if r != parent_ref}
+    external = {r: engine.image_id(r) for r in df.external_images(instructions, args) if r != parent_ref}
     material = {
         "v": TAG_VERSION,
         "dockerfile": hashlib.sha256(dockerfile_bytes).hexdigest(),
@@ -165,10 +165,23 @@ def _engine(client: Any) -> Any:
         return _engine_client
 
 
-def _image_id(engine: Any, ref: str) -> str | None:
-    if engine is None:
-        return None
-    try:
-        return str(engine.images.get(ref).id)
-    except Exception:  # not present locally (or the engine refused): the build will pull it
-        return None
+class _Ids:
+    """Local image ids of external references, asked once per ``plan`` (base, postgres and redis
+    all start FROM the same Debian image)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.known: dict[str, str | None] = {}
+
+    def image_id(self, ref: str) -> str | None:
+        if ref not in self.known:
+            self.known[ref] = self._ask(ref)
+        return self.known[ref]
+
+    def _ask(self, ref: str) -> str | None:
+        if self.engine is None:
+            return None
+        try:
+            return str(self.engine.images.get(ref).id)
+        except Exception:  # not present locally (or the engine refused): the build will pull it
+            return None
