@@ -94,13 +94,16 @@ def test_tenants_share_no_network_and_cannot_reach_each_other(stack) -> None:  #
     nets = {t: {n for c in project_containers(APP, t) for n in c.attrs["NetworkSettings"]["Networks"]}
             for t in TENANTS}
     assert nets["acme"] and nets["globex"] and not (nets["acme"] & nets["globex"])
-    globex_pg = next(c for c in project_containers(APP, "globex") if c.labels["dev.devenv.component"] == "postgres")
-    ip = next(iter(globex_pg.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
     acme_web = next(c for c in project_containers(APP, "acme") if c.labels["dev.devenv.component"] == "web")
-    probe = ("import socket,sys\ns=socket.socket();s.settimeout(2)\n"
-             f"sys.exit(0 if s.connect_ex(('{ip}',5432)) else 1)")
-    code, _ = acme_web.exec_run(["python3", "-c", probe])
-    assert code != 0, "acme's web reached globex's postgres"
+
+    def reaches(tenant: str) -> bool:
+        pg = next(c for c in project_containers(APP, tenant) if c.labels["dev.devenv.component"] == "postgres")
+        ip = next(iter(pg.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
+        probe = f"import socket,sys\ns=socket.socket();s.settimeout(2)\nsys.exit(1 if s.connect_ex(('{ip}',5432)) else 0)"
+        return acme_web.exec_run(["python3", "-c", probe])[0] == 0
+
+    assert reaches("acme"), "acme's web cannot reach its own postgres (the probe is broken)"
+    assert not reaches("globex"), "acme's web reached globex's postgres"
     code, _ = acme_web.exec_run(["python3", "-c", "import socket; socket.gethostbyname('postgres')"])
     assert code == 0  # while its own postgres resolves
 
