@@ -21,6 +21,7 @@ from devenv.engine.events import ComponentState
 from devenv.errors import DevenvError, EngineError
 from devenv.fsutil import atomic_write, state_dir
 from devenv.model.types import LABEL_COMPONENT, LABEL_PROJECT, LABEL_TENANT, Project, TenantSpec
+from devenv.netutil import port_free
 from devenv.proc import Runner, default_runner
 
 POLL = 0.25
@@ -95,9 +96,11 @@ class ComposeBackend(Backend):
     # -- lifecycle --------------------------------------------------------------------------
     def up(self, spec: TenantSpec, images: dict[str, str], wait: bool = True, timeout: float = 300) -> None:
         self._refuse_foreign(spec)
+        self._check_ports_free(spec)
         self.write_files(spec, images)
         for name in spec.workloads:
-            self.emit(ComponentState(tenant=spec.name, component=name, state="starting"))
+            self.emit(ComponentState(tenant=spec.name, component=name, state="starting",
+                                     image=image_of(spec, name, images)))
         res = self.compose(spec.name, "up", "-d", "--remove-orphans", check=False)
         if res.code != 0:
             raise _compose_failure(spec.name, res.stderr or res.stdout)
@@ -116,6 +119,22 @@ class ComposeBackend(Backend):
                               f"(container {others[0].name})",
                               f"stop it first (`docker compose -p {spec.project} down`), or set "
                               "DEVENV_PROJECT_PREFIX to run this checkout beside it")
+
+    def _check_ports_free(self, spec: TenantSpec) -> None:
+        """Pre-flight: every host port the tenant publishes must be free (or already published by
+        the tenant's own running container), so a held port refuses the whole ``up`` before compose
+        starts half of the tenant."""
+        own = {int(b["HostPort"]) for c in self.containers(spec.name, all=False)
+               for binds in ((c.attrs.get("NetworkSettings") or {}).get("Ports") or {}).values()
+               for b in binds or [] if str(b.get("HostPort", "")).isdigit()}
+        host_ip = "0.0.0.0" if self.expose else "127.0.0.1"
+        busy = [(name, p.host) for name, w in spec.workloads.items() for p in w.ports
+                if p.host not in own and not port_free(p.host, host_ip)]
+        if busy:
+            what = ", ".join(f"{port} ({name}){_who_holds(port)}" for name, port in busy)
+            raise DevenvError(f"tenant {spec.name}: host port(s) already in use: {what}; nothing was started",
+                              "stop what holds it, or give the tenant another range with `port_base` in "
+                              "devenv.local.yaml (tenants.<tenant>.port_base)")
 
     def redeploy(self, spec: TenantSpec, images: dict[str, str], components: list[str], timeout: float = 300) -> None:
         """Recreate only ``components`` (their image changed); nothing else restarts."""
@@ -149,6 +168,13 @@ class ComposeBackend(Backend):
         names = {c.labels.get(LABEL_TENANT) for c in self.containers()}
         return sorted(n for n in names if n)
 
+    def tenants_with_volumes(self) -> list[str]:
+        """Tenants whose data volumes outlived their containers (a plain ``down`` keeps them)."""
+        f = {"label": [f"{LABEL_PROJECT}={self.project.app.name}"]}
+        vols = dockerclient.engine_call(lambda: self.client.volumes.list(filters=f), "list volumes")
+        names = {(v.attrs.get("Labels") or {}).get(LABEL_TENANT) for v in vols}
+        return sorted(n for n in names if n)
+
     # -- health -----------------------------------------------------------------------------
     def wait_healthy(self, spec: TenantSpec, components: list[str], timeout: float = 300) -> None:
         """Poll until every component is healthy (or running, without a check); emit each change.
@@ -161,7 +187,8 @@ class ComposeBackend(Backend):
                 if last.get(comp) != st:
                     last[comp] = st
                     self.emit(ComponentState(tenant=spec.name, component=comp, state=st[0],  # type: ignore[arg-type]
-                                             health=st[1], url=self.url(spec, comp) or ""))
+                                             health=st[1], url=self.url(spec, comp) or "",
+                                             image=self._running_image(spec.name, comp)))
             if all(s[0] == "healthy" or s[0] == "running" for s in states.values()):
                 return
             bad = [c for c, s in states.items() if s[0] == "crashed"]
@@ -183,6 +210,10 @@ class ComposeBackend(Backend):
             if _rank(st[0]) < _rank(worst[0]):
                 worst = st
         return worst
+
+    def _running_image(self, tenant: str, component: str) -> str:
+        cs = self.containers(tenant, component)
+        return cs[0].attrs.get("Config", {}).get("Image", "") if cs else ""
 
     def tail(self, tenant: str, component: str, n: int = 20) -> list[str]:
         out: list[str] = []
@@ -291,6 +322,12 @@ class ComposeBackend(Backend):
             return None
 
 
+def image_of(spec: TenantSpec, component: str, images: dict[str, str]) -> str:
+    """The image reference a component runs: its built tag, or its pinned/external reference."""
+    w = spec.workloads[component]
+    return images.get(w.build_image, "") if w.build_image else (w.image_ref or "")
+
+
 _RANK = {"crashed": 0, "unhealthy": 1, "stopped": 2, "pending": 3, "starting": 4, "running": 5, "healthy": 6}
 
 
@@ -391,6 +428,7 @@ class Monitor:
         self.stop_event = threading.Event()
         self._followed: set[str] = set()
         self._states: dict[tuple[str, str], tuple[str, str]] = {}
+        self._restarts: dict[tuple[str, str], int] = {}
         self._engine_ok = True
         self._ticks = 0
         self._thread = threading.Thread(target=self._run, name="devenv-monitor", daemon=True)
@@ -431,6 +469,7 @@ class Monitor:
                 self._maybe_follow(t, c)
         self._ticks += 1
         for key, cs in by_key.items():
+            self._note_restarts(key, cs)
             st = min((_container_state(c) for c in cs), key=lambda s: _rank(s[0]))
             if self._states.get(key) != st:
                 old = self._states.get(key)
@@ -438,6 +477,19 @@ class Monitor:
                 if old is not None:  # the first sighting was reported by up()
                     self.backend.emit(ComponentState(tenant=key[0], component=key[1], state=st[0],  # type: ignore[arg-type]
                                                      health=st[1]))
+
+    def _note_restarts(self, key: tuple[str, str], cs: list[Any]) -> None:
+        """A crash that the restart policy heals between two polls never shows as a state; the
+        engine's restart count does. Report it as a crash, then (next) the state it came back in."""
+        count = sum(int(c.attrs.get("RestartCount", 0) or 0) for c in cs)
+        before = self._restarts.get(key)
+        self._restarts[key] = count
+        if before is None or count <= before or self._states.get(key, ("",))[0] == "crashed":
+            return
+        self._states[key] = ("crashed", "")
+        self.backend.emit(ComponentState(tenant=key[0], component=key[1], state="crashed",
+                                         detail=f"exited and was restarted by its restart policy "
+                                                f"({count} restart(s) so far)"))
 
     def _maybe_follow(self, tenant: str, c: Any) -> None:
         if c.id in self._followed or c.status != "running":

@@ -149,7 +149,8 @@ class Engine:
         try:
             await self._build_for(tenants)
         except BuildError as exc:
-            self._fail(f"build of {exc.image} failed: {exc.message.splitlines()[0]}", exc.log_tail, tenants)
+            self._fail(f"build of {exc.image} failed: {exc.message.splitlines()[0]}", exc.log_tail, tenants,
+                       component=exc.image)
             raise
         for t in tenants:
             self.emit(TenantState(tenant=t, state="starting"))
@@ -228,8 +229,9 @@ class Engine:
         self.images.update(refs)
         return refs
 
-    def _fail(self, message: str, tail: Any, tenants: list[str]) -> None:
-        self.emit(Timeline(kind="fail", message=message, tenants=tuple(tenants), detail=tuple(tail or ())))
+    def _fail(self, message: str, tail: Any, tenants: list[str], component: str = "") -> None:
+        self.emit(Timeline(kind="fail", message=message, tenants=tuple(tenants), detail=tuple(tail or ()),
+                           component=component))
 
     # -- watching -----------------------------------------------------------------------------
     def _start_monitor(self) -> None:
@@ -254,7 +256,7 @@ class Engine:
         self._watcher = Watcher(roots, on_batch)
         await asyncio.to_thread(self._watcher.start)
         files = self._watcher.file_count()
-        warning = check_inotify(files)
+        warning = check_inotify(self._watcher.dir_count())
         if warning:
             self.emit(Timeline(kind="warn", message=warning))
         self._tasks.append(asyncio.create_task(self._apply_batches()))
@@ -310,7 +312,8 @@ class Engine:
                 if action.then_restart:
                     await asyncio.to_thread(self.backend.restart, tenant, action.component)
         except DevenvError as exc:
-            self._fail(f"sync of {action.component} failed: {exc.message}", (), list(action.tenants))
+            self._fail(f"sync of {action.component} failed: {exc.message}", (), list(action.tenants),
+                       component=action.component)
             return
         ms = (time.perf_counter() - t0) * 1000
         then = " and restarted" if action.then_restart else (" and ran its command" if action.then_exec else "")
@@ -332,7 +335,7 @@ class Engine:
             await self._build(set(reasons), force)
         except BuildError as exc:
             self._fail(f"build of {exc.image} failed: {exc.message.splitlines()[0]} (watching on; the next save retries)",
-                       exc.log_tail, sorted(affected))
+                       exc.log_tail, sorted(affected), component=exc.image)
             return
         changed = {k for k, v in self.images.items() if before.get(k) != v} | (set(reasons) if force else set())
         for tenant in sorted(affected):
