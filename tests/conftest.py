@@ -39,6 +39,11 @@ def sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "engine_restart: restarts the shared Docker engine; run alone with DEVENV_ENGINE_RESTART=1")
+
+
 def _engine_answers() -> bool:
     try:
         return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0

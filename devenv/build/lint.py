@@ -30,6 +30,7 @@ _VOLATILE = re.compile(r"(^|_)(DATE|TIME|TIMESTAMP|COMMIT|SHA|GIT_SHA|GIT_COMMIT
 _SECRET = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS", re.IGNORECASE)
 _NOT_SECRET = re.compile(r"_(FILE|PATH|DIR|NAME|USER|URL|HOST|PORT)$", re.IGNORECASE)
 _ENV_FILE = re.compile(r"(^|/)\.env(\.[^/]*)?$|(^|/)[^/]+\.env$")
+_ENV_TEMPLATE = re.compile(r"\.(example|sample|template|dist)$")  # committed templates, not secrets
 _NOISE_DIRS = (".git", "node_modules", ".venv", "venv", "__pycache__")
 
 
@@ -77,6 +78,7 @@ def lint_dockerfile(path: Path, context: Path | None = None, build_args: dict[st
     out += _unpinned_from(shown, instructions, build_args or {}, parent_arg)
     if context is not None:
         out += _missing_dockerignore(Path(context), root)
+        out += _env_files_in_context(shown, instructions, Path(context), Path(path))
     return sorted(out, key=lambda f: (f.file, f.line or 0, f.rule))
 
 
@@ -194,6 +196,24 @@ def _secrets(file: str, ins: df.Instruction) -> list[Finding]:
                            f"{ins.keyword} {name} has a literal value: it stays in the image's history",
                            "drop the value and pass it at run time (environment or a mounted secret)"))
     return out
+
+
+def _env_files_in_context(file: str, instructions: list[df.Instruction], context: Path,
+                          dockerfile: Path) -> list[Finding]:
+    """``COPY . .`` with a ``.env`` in the context that ``.dockerignore`` does not exclude: the
+    local secrets land in an image layer (and in every registry the image is pushed to)."""
+    copy = next((i for i in instructions if _is_whole_context_copy(i)), None)
+    if copy is None:
+        return []
+    from devenv.build.dockerignore import context_files
+
+    sent = [f for f in context_files(context, dockerfile) if _ENV_FILE.search(f) and not _ENV_TEMPLATE.search(f)]
+    if not sent:
+        return []
+    return [Finding(file, copy.line, "secret-in-build",
+                    f"{copy.keyword} {' '.join(_sources(copy))} sends {', '.join(sent[:3])}"
+                    f"{' ...' if len(sent) > 3 else ''} (not in .dockerignore) into an image layer",
+                    "add `.env` and `*.env` to the context's .dockerignore; pass settings at run time")]
 
 
 def _unpinned_from(file: str, instructions: list[df.Instruction], build_args: dict[str, str],

@@ -35,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
         tenants = named
     else:
         tenants = running
+        if args.volumes:  # `down` then `down --volumes`: the kept volumes have no container left
+            kept = getattr(backend, "tenants_with_volumes", lambda: [])()
+            tenants = sorted(set(running) | set(kept))
         print(f"devenv: stopping every running tenant of {project.app.name}: {', '.join(tenants) or '(none)'}",
               file=sys.stderr)
     for t in tenants:
