@@ -33,3 +33,17 @@ def atomic_write(path: Path, text: str, mode: int = 0o600) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` and any missing parents owner-only (0700): state may hold secrets."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for p in reversed(missing):
+        p.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def private_open(path: Path, mode: str = "a+"):  # type: ignore[no-untyped-def]
+    """Open (creating owner-only, 0600) a state file such as a lock."""
+    private_dir(path.parent)
+    return os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), mode)

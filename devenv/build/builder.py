@@ -34,6 +34,7 @@ from devenv.build.digest import DigestCache, _atomic_write_json
 from devenv.build.graph import ImagePlan, plan
 from devenv.engine.events import BuildFinished, BuildProgress, BuildStarted, BuildWaiting, Event
 from devenv.errors import BuildError, DevenvError, EngineError
+from devenv.fsutil import private_open
 from devenv.model.types import App, Project
 
 LOG_TAIL = 30
@@ -286,8 +287,7 @@ class Builder:
     def _image_lock(self, image: str, cancel: threading.Event) -> Iterator[None]:
         """One build of an image at a time across devenv processes (a watcher and a CLI run)."""
         path = self.app.root / LOCK_DIR / f"{image}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a+") as f:
+        with private_open(path) as f:
             while True:
                 try:
                     fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -303,8 +303,7 @@ class Builder:
     def record(self, res: BuildResult) -> None:
         """Add one finished artifact to ``builds.json`` now, so an interrupted run keeps it."""
         path = self.app.root / RECORD_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._record_lock, open(path.with_suffix(".lock"), "a+") as lock:
+        with self._record_lock, private_open(path.with_suffix(".lock")) as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 data = read_records(self.app.root)

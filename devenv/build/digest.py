@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devenv.build.dockerignore import context_entries
+from devenv.fsutil import private_dir
 
 CACHE_FILE = Path(".devenv") / "cache" / "digests.json"
 CACHE_VERSION = 1
@@ -128,7 +129,7 @@ def _hash_file(path: str) -> str:
 
 def _atomic_write_json(path: Path, data: object) -> None:
     """Write to a temp file in the same directory, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

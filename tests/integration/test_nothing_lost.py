@@ -102,9 +102,6 @@ def test_state_dir_is_owner_only_and_rewritten_atomically(make_tiny) -> None:  #
 
 
 @pytest.mark.docker
-@pytest.mark.xfail(strict=True, reason="the builder creates .devenv/locks, .devenv/cache (0755) and empty lock "
-                   "files (0644) with the default umask (devenv/build/builder.py, digest.py); harmless under the "
-                   "0700 .devenv/ but not owner-only")
 def test_every_path_under_the_state_dir_is_owner_only(make_tiny) -> None:  # type: ignore[no-untyped-def]
     tiny: Tiny = make_tiny(secret=True)
     devenv(tiny.root, "up", "--detach", timeout=300)
