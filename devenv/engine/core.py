@@ -65,6 +65,7 @@ class Engine:
         self._monitor: Any = None
         self._masker: Any = None
         self._cancel_build = threading.Event()
+        self._ignore: Any = None
         backend.emit = self.emit
 
     # -- events -----------------------------------------------------------------------------
@@ -242,18 +243,20 @@ class Engine:
             self._monitor.start()
 
     async def start_watching(self) -> None:
+        from devenv.watch.ignore import DockerIgnoreCache
+        from devenv.watch.mapping import watch_roots
         from devenv.watch.observer import Watcher, check_inotify
 
         self._batches = asyncio.Queue()
-        roots = sorted({self.project.app.images[w.build_image].context for s in self.specs.values()
-                        for w in s.workloads.values() if w.build_image})
+        roots = watch_roots(self.project.app, list(self.specs.values()))  # base chain included
         loop = asyncio.get_running_loop()
         queue = self._batches
 
         def on_batch(changes: dict[Path, Any]) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, changes)
 
-        self._watcher = Watcher(roots, on_batch)
+        self._ignore = DockerIgnoreCache()  # shared with plan_changes: a .dockerignore edit applies at once
+        self._watcher = Watcher(roots, on_batch, is_ignored=self._ignore)
         await asyncio.to_thread(self._watcher.start)
         files = self._watcher.file_count()
         warning = check_inotify(self._watcher.dir_count())
@@ -266,6 +269,7 @@ class Engine:
     async def initial_sync(self) -> None:
         """Edits made while devenv was stopped reach the containers before watching begins."""
         from devenv.watch.initial import changed_since
+        from devenv.watch.mapping import image_chain
 
         changes: dict[Path, Any] = {}
         for spec in self.specs.values():
@@ -275,8 +279,9 @@ class Engine:
                 since = await asyncio.to_thread(_image_created, self.backend, spec.name, comp)
                 if since is None:
                     continue
-                for p in await asyncio.to_thread(changed_since, self.project.app, w.build_image, since):
-                    changes[p] = "modified"
+                for image in image_chain(self.project.app, w.build_image):  # the base chain too
+                    for p in await asyncio.to_thread(changed_since, self.project.app, image, since):
+                        changes[p] = "modified"
         if changes:
             self.emit(Timeline(kind="info", message=f"{len(changes)} file(s) changed while devenv was stopped; applying"))
             await self.apply_changes(changes)
@@ -295,7 +300,12 @@ class Engine:
     async def apply_changes(self, changes: dict[Path, Any]) -> None:
         from devenv.watch.mapping import plan_changes
 
-        plan = plan_changes(self.project.app, list(self.specs.values()), changes)
+        plan = plan_changes(self.project.app, list(self.specs.values()), changes, is_ignored=self._ignore)
+        if plan.empty:
+            why = "; ".join(f"{p.name}: {r}" for p, r in plan.ignored[:3])
+            self.emit(Timeline(kind="info", message=f"{len(plan.ignored)} change(s) ignored ({why})",
+                               detail=tuple(f"{p}: {r}" for p, r in plan.ignored)))
+            return
         for action in plan.syncs:
             await self._sync(action)
         if plan.rebuilds:
