@@ -5,5 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+# The terminal test drives the real binary in tmux: install it rather than skip it.
+if ! command -v tmux >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >&2 || \
+    { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >&2; }
+fi
 export PATH="$PWD/.venv/bin:$PATH" DEVENV_REQUIRE_DOCKER=1
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
