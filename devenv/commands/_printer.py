@@ -63,7 +63,7 @@ class Printer:
             return f"{stamp} {ev.tenant}: {ev.state}{' ' + ev.detail if ev.detail else ''}"
         if isinstance(ev, Timeline):
             tail = "".join(f"\n    {ln}" for ln in ev.detail[-15:]) if ev.kind == "fail" else ""
-            return f"{stamp} {ev.kind:8} {ev.message}{tail}"
+            return f"{stamp} {ev.kind:8} {ev.text()}{tail}"
         if isinstance(ev, EngineHealth):
             return None if ev.ok and not ev.detail else f"{stamp} engine {'ok' if ev.ok else 'DOWN'} {ev.detail}"
         if isinstance(ev, WatchStatus):

@@ -159,8 +159,8 @@ class Engine:
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise errors[0]
-        self.emit(Timeline(kind="up", message=f"{', '.join(tenants)} up in {time.perf_counter() - t0:.1f} s",
-                           tenants=tuple(tenants), cost_ms=(time.perf_counter() - t0) * 1000))
+        self.emit(Timeline(kind="up", message="up and healthy", tenants=tuple(tenants),
+                           cost_ms=(time.perf_counter() - t0) * 1000))
 
     async def _up_one(self, tenant: str) -> None:
         spec = self.specs[tenant]
@@ -183,7 +183,7 @@ class Engine:
 
             self.emit(ComponentState(tenant=tenant, component=comp, state="stopped"))
         self.emit(TenantState(tenant=tenant, state="stopped"))
-        self.emit(Timeline(kind="down", message=f"{tenant} down{' (volumes removed)' if volumes else ' (data kept)'}",
+        self.emit(Timeline(kind="down", message="down" + (" (volumes removed)" if volumes else " (data kept)"),
                            tenants=(tenant,)))
 
     async def rebuild(self, component: str | None = None) -> None:
@@ -197,7 +197,7 @@ class Engine:
     async def restart(self, tenant: str, component: str) -> None:
         t0 = time.perf_counter()
         await asyncio.to_thread(self.backend.restart, tenant, component)
-        self.emit(Timeline(kind="restart", message=f"{component} ({tenant}) restarted", component=component,
+        self.emit(Timeline(kind="restart", message="restarted", component=component,
                            tenants=(tenant,), cost_ms=(time.perf_counter() - t0) * 1000))
 
     def shell_argv(self, tenant: str, component: str) -> list[str]:
@@ -330,8 +330,8 @@ class Engine:
         names = ", ".join(Path(s or d).name for s, d in action.files[:3]) + (" ..." if len(action.files) > 3 else "")
         self.emit(Timeline(
             kind="sync", component=action.component, tenants=tuple(action.tenants), cost_ms=ms,
-            message=(f"{action.component} ({', '.join(action.tenants)}): synced {len(files)} file(s) [{names}] "
-                     f"by rule {action.rule.path} -> {action.rule.target}{then} in {ms:.0f} ms"),
+            message=(f"synced {len(files)} file(s) [{names}] by rule {action.rule.path} -> "
+                     f"{action.rule.target}{then}"),
             detail=tuple(f"{s or '(deleted)'} -> {d}" for s, d in action.files)))
 
     async def _rebuild_and_redeploy(self, reasons: dict[str, str], force: bool = False) -> None:
@@ -360,7 +360,7 @@ class Engine:
                            exc.message.splitlines()[1:], [tenant])
                 continue
             ms = (time.perf_counter() - t0) * 1000
-            self.emit(Timeline(kind="redeploy", message=f"{', '.join(comps)} ({tenant}) redeployed in {ms:.0f} ms",
+            self.emit(Timeline(kind="redeploy", message="redeployed on the new image", component=", ".join(comps),
                                tenants=(tenant,), cost_ms=ms))
 
     def _tenants_using(self, images: set[str]) -> set[str]:

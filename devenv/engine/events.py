@@ -99,6 +99,14 @@ class Timeline(Event):
     cost_ms: float | None = None
     detail: tuple[str, ...] = ()  # full log tail or file list, shown on demand
 
+    def text(self) -> str:
+        """The plain sentence: ``web (acme, globex): synced 2 file(s) ... in 41 ms``. ``message``
+        holds only the description; who and what it cost are fields, so each UI lays them out."""
+        who = self.component + (f" ({', '.join(self.tenants)})" if self.tenants else "")
+        cost = "" if self.cost_ms is None else (
+            f" in {self.cost_ms:,.0f} ms" if self.cost_ms < 10_000 else f" in {self.cost_ms / 1000:,.1f} s")
+        return f"{who.strip()}: {self.message}{cost}" if who.strip() else f"{self.message}{cost}"
+
 
 @dataclass(frozen=True)
 class EngineHealth(Event):
