@@ -284,18 +284,44 @@ class ComposeBackend(Backend):
             dockerclient.engine_call(lambda c=c: c.restart(timeout=5), f"restart {tenant}/{component}")
 
     def sync(self, tenant: str, component: str, files: list[SyncFile]) -> int:
-        """Copy files in through the engine's archive API (one tar per container), delete removed ones."""
-        cs = [c for c in self.containers(tenant, component, all=False)]
+        """Put changed files into every running container of the component, and delete removed
+        ones: straight into its root filesystem where this host has it (``rootfs.py``), else
+        through the engine's archive API (one tar per container)."""
+        from devenv.backends import rootfs
+
+        ids = self._running_ids(tenant, component)
+        pairs = [(f.src, f.dest) for f in files]
+        for cid in ids:
+            left = pairs
+            if rootfs.enabled():
+                attrs = dockerclient.engine_call(lambda cid=cid: self.client.api.inspect_container(cid), "inspect")
+                root = rootfs.merged_dir(attrs)
+                if root is not None:
+                    left = rootfs.write_files(root, pairs)
+            if left:
+                self._sync_archive(cid, [SyncFile(s, d) for s, d in left])
+        return len(ids)
+
+    def _running_ids(self, tenant: str, component: str) -> list[str]:
+        """One cheap list call (no per-container inspect, unlike the SDK's ``containers.list``)."""
+        labels = [f"{LABEL_PROJECT}={self.project.app.name}", f"{LABEL_TENANT}={tenant}",
+                  f"{LABEL_COMPONENT}={component}"]
+        rows = dockerclient.engine_call(lambda: self.client.api.containers(filters={"label": labels}),
+                                        "list containers")
+        return [r["Id"] for r in rows]
+
+    def _sync_archive(self, cid: str, files: list[SyncFile]) -> None:
         payload = _tar(files)
+        if payload is not None:
+            ok = dockerclient.engine_call(lambda: self.client.api.put_archive(cid, "/", payload),
+                                          "copy files into a container")
+            if not ok:
+                raise EngineError(f"the engine refused the copy into {cid[:12]}", "")
         deletes = [f.dest for f in files if f.src is None]
-        for c in cs:
-            if payload is not None:
-                ok = dockerclient.engine_call(lambda c=c: c.put_archive("/", payload), f"copy files into {c.name}")
-                if not ok:
-                    raise EngineError(f"the engine refused the copy into {c.name}", "")
-            if deletes:
-                dockerclient.engine_call(lambda c=c: c.exec_run(["rm", "-rf", "--", *deletes]), "delete files")
-        return len(cs)
+        if deletes:
+            ex = dockerclient.engine_call(lambda: self.client.api.exec_create(cid, ["rm", "-rf", "--", *deletes]),
+                                          "delete files")
+            dockerclient.engine_call(lambda: self.client.api.exec_start(ex["Id"]), "delete files")
 
     def exec(self, tenant: str, component: str, argv: list[str]) -> tuple[int, str]:
         cs = self.containers(tenant, component, all=False)

@@ -315,12 +315,7 @@ class Engine:
         t0 = time.perf_counter()
         files = [SyncFile(Path(src) if src else None, dest) for src, dest in action.files]
         try:
-            for tenant in action.tenants:
-                await asyncio.to_thread(self.backend.sync, tenant, action.component, files)
-                if action.then_exec:
-                    await asyncio.to_thread(self.backend.exec, tenant, action.component, list(action.then_exec))
-                if action.then_restart:
-                    await asyncio.to_thread(self.backend.restart, tenant, action.component)
+            await asyncio.gather(*(self._sync_one(tenant, action, files) for tenant in action.tenants))
         except DevenvError as exc:
             self._fail(f"sync of {action.component} failed: {exc.message}", (), list(action.tenants),
                        component=action.component)
@@ -333,6 +328,13 @@ class Engine:
             message=(f"synced {len(files)} file(s) [{names}] by rule {action.rule.path} -> "
                      f"{action.rule.target}{then}"),
             detail=tuple(f"{s or '(deleted)'} -> {d}" for s, d in action.files)))
+
+    async def _sync_one(self, tenant: str, action: Any, files: list[SyncFile]) -> None:
+        await asyncio.to_thread(self.backend.sync, tenant, action.component, files)
+        if action.then_exec:
+            await asyncio.to_thread(self.backend.exec, tenant, action.component, list(action.then_exec))
+        if action.then_restart:
+            await asyncio.to_thread(self.backend.restart, tenant, action.component)
 
     async def _rebuild_and_redeploy(self, reasons: dict[str, str], force: bool = False) -> None:
         t0 = time.perf_counter()
