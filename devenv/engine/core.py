@@ -350,20 +350,22 @@ class Engine:
                        exc.log_tail, sorted(affected), component=exc.image)
             return
         changed = {k for k, v in self.images.items() if before.get(k) != v} | (set(reasons) if force else set())
-        for tenant in sorted(affected):
-            spec = self.specs[tenant]
-            comps = [c for c, w in spec.workloads.items() if w.build_image in changed]
-            if not comps:
-                continue
-            try:
-                await asyncio.to_thread(self.backend.redeploy, spec, self.images, comps, self.timeout)  # type: ignore[attr-defined]
-            except DevenvError as exc:
-                self._fail(f"redeploy of {', '.join(comps)} ({tenant}) failed: {exc.message.splitlines()[0]}",
-                           exc.message.splitlines()[1:], [tenant])
-                continue
-            ms = (time.perf_counter() - t0) * 1000
-            self.emit(Timeline(kind="redeploy", message="redeployed on the new image", component=", ".join(comps),
-                               tenants=(tenant,), cost_ms=ms))
+        await asyncio.gather(*(self._redeploy(t, changed, t0) for t in sorted(affected)))
+
+    async def _redeploy(self, tenant: str, changed: set[str], t0: float) -> None:
+        """Recreate only the tenant's components whose image changed; tenants go in parallel."""
+        spec = self.specs[tenant]
+        comps = [c for c, w in spec.workloads.items() if w.build_image in changed]
+        if not comps:
+            return
+        try:
+            await asyncio.to_thread(self.backend.redeploy, spec, self.images, comps, self.timeout)  # type: ignore[attr-defined]
+        except DevenvError as exc:
+            self._fail(f"redeploy of {', '.join(comps)} failed: {exc.message.splitlines()[0]}",
+                       exc.message.splitlines()[1:], [tenant], component=", ".join(comps))
+            return
+        self.emit(Timeline(kind="redeploy", message="redeployed on the new image", component=", ".join(comps),
+                           tenants=(tenant,), cost_ms=(time.perf_counter() - t0) * 1000))
 
     def _tenants_using(self, images: set[str]) -> set[str]:
         return {t for t, s in self.specs.items() if any(w.build_image in images for w in s.workloads.values())}
