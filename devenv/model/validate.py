@@ -19,6 +19,7 @@ import difflib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
+from difflib import get_close_matches
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -361,8 +362,13 @@ def check_app(doc: Document, root: Path, tenants: set[str]) -> Problems:
                           "remove one of these dependencies; nothing could start first")
     for i, t in enumerate(_list(data.get("default_tenants"))):
         if isinstance(t, str) and t not in tenants:
+            # A close match is a typo (an error); none may be a profile still to import (a warning:
+            # `devenv import --tenant t` must work on a fresh checkout that lists t as a default).
+            typo = bool(get_close_matches(t, list(tenants), n=1))
             yield pos.problem(("default_tenants", i), f"unknown tenant '{t}' (no profiles/{t}.yaml)",
-                              did_you_mean(t, tenants, "tenants"))
+                              did_you_mean(t, tenants, "tenants") if typo
+                              else f"add profiles/{t}.yaml (e.g. `devenv import --tenant {t}`) or remove it here",
+                              severity="error" if typo else "warning")
 
 
 def _check_sections(data: dict[str, Any], pos: Positions) -> Problems:
