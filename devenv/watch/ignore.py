@@ -15,10 +15,12 @@ The rest of the watch layer depends only on the ``IsIgnored`` callable shape.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from devenv.build.dockerignore import Matcher
@@ -151,3 +153,28 @@ def default_is_ignored() -> IsIgnored:
 def never_ignored(context: Path, relpath: str) -> bool:
     """An ``IsIgnored`` that excludes nothing (tests, and contexts without .dockerignore)."""
     return False
+
+
+def walk_tree(root: Path, prune: Callable[[str], bool]) -> Iterator[tuple[str, str, os.stat_result | None]]:
+    """Yield ``(relpath, path, stat)`` for every directory (stat None) and non-noise file under
+    ``root``, never following symlinks (a symlink loop costs one entry) and skipping the
+    directories ``prune`` names. The one tree walk the watcher and the initial sync share."""
+    stack: list[tuple[str, str]] = [(str(root), "")]
+    while stack:
+        top, rel = stack.pop()
+        yield rel, top, None
+        try:
+            entries = list(os.scandir(top))
+        except OSError:
+            continue
+        for entry in entries:
+            sub = entry.name if not rel else f"{rel}/{entry.name}"
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if not prune(sub):
+                    stack.append((entry.path, sub))
+            elif noise_reason(sub) is None:
+                yield sub, entry.path, st

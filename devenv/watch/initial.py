@@ -9,13 +9,11 @@ decides rebuilds exactly; this only catches edits to files a sync would deliver.
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Callable
 from pathlib import Path
 
 from devenv.model.types import App
-from devenv.watch.ignore import NOISE_DIRS, IsIgnored, default_is_ignored, noise_reason
+from devenv.watch.ignore import NOISE_DIRS, IsIgnored, default_is_ignored, walk_tree
 
 
 def changed_since(app: App, image_key: str, since: float, is_ignored: IsIgnored | None = None) -> list[Path]:
@@ -34,27 +32,8 @@ def changed_since(app: App, image_key: str, since: float, is_ignored: IsIgnored 
 
 
 def _recent_files(context: Path, since: float, ignored: IsIgnored) -> list[Path]:
-    prune = _pruner(context, ignored)
-    recent: list[Path] = []
-    stack: list[tuple[str, str]] = [(str(context), "")]
-    while stack:
-        top, rel = stack.pop()
-        try:
-            entries = list(os.scandir(top))
-        except OSError:
-            continue
-        for entry in entries:
-            sub = entry.name if not rel else f"{rel}/{entry.name}"
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                if not prune(sub):
-                    stack.append((entry.path, sub))
-            elif st.st_mtime > since and noise_reason(sub) is None:
-                recent.append(Path(entry.path))
-    return recent
+    return [Path(path) for _rel, path, st in walk_tree(context, _pruner(context, ignored))
+            if st is not None and st.st_mtime > since]
 
 
 def _pruner(context: Path, ignored: IsIgnored) -> Callable[[str], bool]:

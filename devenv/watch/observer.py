@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import stat
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,7 +34,7 @@ from watchdog.observers import Observer
 
 from devenv.errors import DevenvError
 from devenv.watch.coalesce import DEFAULT_MAX_WAIT, DEFAULT_QUIET, Batch, Coalescer
-from devenv.watch.ignore import NOISE_DIRS, IsIgnored, default_is_ignored, noise_reason
+from devenv.watch.ignore import NOISE_DIRS, IsIgnored, default_is_ignored, noise_reason, walk_tree
 from devenv.watch.mapping import ChangeKind
 
 log = logging.getLogger(__name__)
@@ -204,27 +203,9 @@ class _Handler(FileSystemEventHandler):
 
 
 def _walk(root: Path, prunable: Callable[[str], bool]) -> Iterator[bool]:
-    """Yield True per directory and False per file under ``root``, never following symlinks (so a
-    symlink loop costs one entry) and skipping prunable directories."""
-    stack: list[tuple[str, str]] = [(str(root), "")]
-    while stack:
-        top, rel = stack.pop()
-        yield True
-        try:
-            entries = list(os.scandir(top))
-        except OSError:
-            continue
-        for entry in entries:
-            sub = entry.name if not rel else f"{rel}/{entry.name}"
-            try:
-                is_dir = stat.S_ISDIR(entry.stat(follow_symlinks=False).st_mode)
-            except OSError:
-                continue
-            if is_dir:
-                if not prunable(sub):
-                    stack.append((entry.path, sub))
-            elif noise_reason(sub) is None:
-                yield False
+    """True per directory, False per file under ``root`` (see ``walk_tree``)."""
+    for _rel, _path, st in walk_tree(root, prunable):
+        yield st is None
 
 
 # -- inotify limits ------------------------------------------------------------------------------
