@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
-from shoplib import Logger, Settings, Stopped, Stopper, db, jobs, queue, retry
+from shoplib import Logger, Settings, Stopped, Stopper, db, jobs, queue
 from shoplib.httpd import Handler, serve
 
 from api.routes import BadRequest, job_id_from_path, kind_from_body
@@ -85,15 +86,8 @@ class ApiHandler(Handler):
 
 
 def prepare_schema(stopper: Stopper) -> None:
-    def attempt() -> None:
-        with db.session(settings) as conn:
-            db.ensure_schema(conn)
-
-    try:
-        retry(attempt, what="postgres", log=log, stopper=stopper)
-        log.info("schema_ready")
-    except Stopped:
-        pass
+    with contextlib.suppress(Stopped):
+        db.prepare_schema(settings, log, stopper)
 
 
 def main() -> int:

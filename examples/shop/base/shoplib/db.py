@@ -81,3 +81,16 @@ def jsonable(value: Any) -> Any:
 
 def row_dicts(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     return [{n: jsonable(v) for n, v in zip(names, row, strict=True)} for row in rows]
+
+
+def prepare_schema(settings: Settings, log: Any, stopper: Any) -> None:
+    """Create the schema once Postgres answers, retrying while it starts (every component starts
+    before its database is ready). Raises ``Stopped`` if the process is asked to stop first."""
+    from shoplib.runtime import retry
+
+    def attempt() -> None:
+        with session(settings) as conn:
+            ensure_schema(conn)
+
+    retry(attempt, what="postgres", log=log, stopper=stopper)
+    log.info("schema_ready")

@@ -3,12 +3,13 @@ syncs into the container are live at once; Python changes need the restart deven
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from shoplib import Logger, Settings, Stopped, Stopper, db, jobs, retry
+from shoplib import Logger, Settings, Stopped, Stopper, db, jobs
 from shoplib.httpd import Handler, serve
 
 from web.render import content_type, page_context, render, static_file
@@ -89,15 +90,8 @@ class WebHandler(Handler):
 def prepare_schema(stopper: Stopper) -> None:
     """In the background: the page serves (saying the database is down) while Postgres starts."""
 
-    def attempt() -> None:
-        with db.session(settings) as conn:
-            db.ensure_schema(conn)
-
-    try:
-        retry(attempt, what="postgres", log=log, stopper=stopper)
-        log.info("schema_ready")
-    except Stopped:
-        pass
+    with contextlib.suppress(Stopped):
+        db.prepare_schema(settings, log, stopper)
 
 
 def main() -> int:

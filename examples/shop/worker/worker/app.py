@@ -92,14 +92,6 @@ def _give_back(r: Any, job_id: int) -> None:
         log.error("requeue_failed", id=job_id, error=type(exc).__name__)
 
 
-def prepare_schema(stopper: Stopper) -> None:
-    def attempt() -> None:
-        with db.session(settings) as conn:
-            db.ensure_schema(conn)
-
-    retry(attempt, what="postgres", log=log, stopper=stopper)
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if "--check" in argv:
@@ -107,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     stopper = Stopper().install()
     log.info("starting", concurrency=settings.worker_concurrency, host=HOSTNAME)
     try:
-        prepare_schema(stopper)
+        db.prepare_schema(settings, log, stopper)
     except Stopped:
         log.info("stopped")
         return 0
