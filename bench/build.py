@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -30,25 +29,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._common import copy_sample  # noqa: E402
 from devenv.build.builder import Builder  # noqa: E402
 from devenv.build.digest import DigestCache, context_digest  # noqa: E402
 from devenv.model import load_project  # noqa: E402
 from devenv.model.types import App, ImageDef  # noqa: E402
-
-SAMPLE_PARTS = ("devenv.yaml", "devenv.local.yaml", "profiles", "compose", "examples")
-
-
-def copy_sample(dest: Path, name: str) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for part in SAMPLE_PARTS:
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__", ".devenv"))
-        elif src.is_file():
-            shutil.copy2(src, dest / part)
-    yaml = dest / "devenv.yaml"
-    yaml.write_text(yaml.read_text().replace("name: shop", f"name: {name}", 1))
-    return dest
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
