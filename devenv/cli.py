@@ -15,12 +15,13 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from devenv import __version__
 from devenv.errors import DevenvError
 
 
-def _command_modules() -> list[object]:
+def _command_modules() -> list[ModuleType]:
     import devenv.commands as pkg
 
     mods = []
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the project directory (default: the nearest one with devenv.yaml)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in _command_modules():
-        mod.add_parser(sub)  # type: ignore[attr-defined]
+        mod.add_parser(sub)
     return parser
 
 

@@ -12,6 +12,7 @@ import tarfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,7 @@ class ComposeBackend(Backend):
         self.compose(tenant, *args, *(["--volumes"] if volumes else []))
         if volumes:  # volumes compose did not know of (file gone): only ours, only this tenant's
             for v in self._volumes(tenant):
-                dockerclient.engine_call(lambda v=v: v.remove(), f"remove volume {v.name}")
+                dockerclient.engine_call(partial(v.remove), f"remove volume {v.name}")
 
     def _networks(self, tenant: str) -> list[Any]:
         f = {"label": [f"{LABEL_PROJECT}={self.project.app.name}", f"{LABEL_TENANT}={tenant}"]}
@@ -218,7 +219,7 @@ class ComposeBackend(Backend):
     def tail(self, tenant: str, component: str, n: int = 20) -> list[str]:
         out: list[str] = []
         for c in self.containers(tenant, component):
-            raw = dockerclient.engine_call(lambda c=c: c.logs(tail=n), "read logs")
+            raw = dockerclient.engine_call(partial(c.logs, tail=n), "read logs")
             out += raw.decode("utf-8", "replace").splitlines()
         return out[-n:]
 
@@ -281,7 +282,7 @@ class ComposeBackend(Backend):
         if not cs:
             raise DevenvError(f"{tenant}/{component} has no container", f"run `devenv up --tenant {tenant}` first")
         for c in cs:
-            dockerclient.engine_call(lambda c=c: c.restart(timeout=5), f"restart {tenant}/{component}")
+            dockerclient.engine_call(partial(c.restart, timeout=5), f"restart {tenant}/{component}")
 
     def sync(self, tenant: str, component: str, files: list[SyncFile]) -> int:
         """Put changed files into every running container of the component, and delete removed
@@ -294,7 +295,7 @@ class ComposeBackend(Backend):
         for cid in ids:
             left = pairs
             if rootfs.enabled():
-                attrs = dockerclient.engine_call(lambda cid=cid: self.client.api.inspect_container(cid), "inspect")
+                attrs = dockerclient.engine_call(partial(self.client.api.inspect_container, cid), "inspect")
                 root = rootfs.merged_dir(attrs)
                 if root is not None:
                     left = rootfs.write_files(root, pairs)

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         tenants = running
         if args.volumes:  # `down` then `down --volumes`: the kept volumes have no container left
-            kept = getattr(backend, "tenants_with_volumes", lambda: [])()
+            kept: list[str] = getattr(backend, "tenants_with_volumes", list)()
             tenants = sorted(set(running) | set(kept))
         print(f"devenv: stopping every running tenant of {project.app.name}: {', '.join(tenants) or '(none)'}",
               file=sys.stderr)
