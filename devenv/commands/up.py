@@ -8,6 +8,7 @@ import sys
 
 from devenv.commands._common import add_tenant_arg, load, pick_tenants
 from devenv.errors import DevenvError
+from devenv.model.types import Project, TenantSpec
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,7 +39,7 @@ def make_engine(args: argparse.Namespace, tenants: list[str], watch: bool):  # t
     return Engine(project, tenants, backend, watch=watch, specs=specs, timeout=args.timeout)
 
 
-def _as_prod_specs(project, tenants, args):  # type: ignore[no-untyped-def]
+def _as_prod_specs(project: Project, tenants: list[str], args: argparse.Namespace) -> dict[str, TenantSpec]:
     from devenv.commands._common import split_names
     from devenv.dockerclient import client
     from devenv.model.asprod import check_images_present, resolve_as_prod
