@@ -189,7 +189,7 @@ class ComposeBackend(Backend):
                     last[comp] = st
                     self.emit(ComponentState(tenant=spec.name, component=comp, state=st[0],  # type: ignore[arg-type]
                                              health=st[1], url=self.url(spec, comp) or "",
-                                             image=self._running_image(spec.name, comp)))
+                                             image=self.running_image(spec.name, comp)))
             if all(s[0] == "healthy" or s[0] == "running" for s in states.values()):
                 return
             bad = [c for c, s in states.items() if s[0] == "crashed"]
@@ -212,7 +212,8 @@ class ComposeBackend(Backend):
                 worst = st
         return worst
 
-    def _running_image(self, tenant: str, component: str) -> str:
+    def running_image(self, tenant: str, component: str) -> str:
+        """The image reference the component's container runs ("" when it has none)."""
         cs = self.containers(tenant, component)
         return cs[0].attrs.get("Config", {}).get("Image", "") if cs else ""
 

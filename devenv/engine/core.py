@@ -276,6 +276,9 @@ class Engine:
             for comp, w in spec.workloads.items():
                 if not w.build_image:
                     continue
+                running = await asyncio.to_thread(_running_image, self.backend, spec.name, comp)
+                if running and running == self.images.get(w.build_image):
+                    continue  # content-addressed: that image holds exactly today's files
                 since = await asyncio.to_thread(_image_created, self.backend, spec.name, comp)
                 if since is None:
                     continue
@@ -381,6 +384,11 @@ def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
 def _image_created(backend: Backend, tenant: str, comp: str) -> float | None:
     fn = getattr(backend, "image_created", None)
     return fn(tenant, comp) if fn else None
+
+
+def _running_image(backend: Backend, tenant: str, comp: str) -> str:
+    fn = getattr(backend, "running_image", None)
+    return str(fn(tenant, comp)) if fn else ""
 
 
 def _current_tags(project: Project) -> dict[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,19 @@ def test_an_edit_made_while_stopped_is_live_after_the_next_up(running) -> None: 
     devenv(root, "up", "--tenant", "acme,globex", "--detach")
     for url in web_urls(r):
         wait_for(lambda url=url: "edited-while-stopped" in http(url)[1], timeout=60, what="the edit after up")
+
+
+def test_touched_but_unchanged_files_are_not_resynced_by_watch(running) -> None:  # type: ignore[no-untyped-def]
+    """A `git checkout` of the same content (new mtimes, same bytes), then `devenv watch`: the
+    running images' content tags still match, so the initial sync has nothing to do."""
+    root, r = running
+    later = time.time() + 60
+    for p in (root / "examples").rglob("*"):
+        os.utime(p, (later, later))
+    again = Running(root)
+    try:
+        again.call(again.engine.start(up=False))
+        wait_for(lambda: again.engine.state.watching, what="watching")
+        assert not again.timeline("sync") and not again.timeline("rebuild"), again.events
+    finally:
+        again.close()
