@@ -353,6 +353,10 @@ class Engine:
                        exc.log_tail, sorted(affected), component=exc.image)
             return
         changed = {k for k, v in self.images.items() if before.get(k) != v} | (set(reasons) if force else set())
+        if not changed:
+            self.emit(Timeline(kind="info", message="no image changed (their content tags were already built); "
+                               "nothing to redeploy", cost_ms=(time.perf_counter() - t0) * 1000))
+            return
         await asyncio.gather(*(self._redeploy(t, changed, t0) for t in sorted(affected)))
 
     async def _redeploy(self, tenant: str, changed: set[str], t0: float) -> None:
