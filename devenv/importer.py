@@ -18,9 +18,7 @@ kubectl for the keys only, so the values never reach devenv at all.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -30,6 +28,7 @@ from typing import Any
 import yaml
 
 from devenv.errors import DevenvError
+from devenv.fsutil import atomic_write
 from devenv.model.types import App, Component
 from devenv.proc import Runner
 
@@ -644,12 +643,4 @@ def read_dump_file(path: Path) -> list[Obj]:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write through a temporary file and a rename, so a reader never sees half a profile."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text)

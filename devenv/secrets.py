@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from devenv.errors import DevenvError
+from devenv.fsutil import atomic_write, private_dir
 from devenv.model.types import SecretRef, TenantSpec
 
 Values = dict[str, dict[str, str]]  # secret name -> key -> value
@@ -107,21 +107,11 @@ def write_env_file(root: Path, spec: TenantSpec, values: Values) -> Path:
 
 
 def _write_private(path: Path, text: str) -> None:
-    """Atomic (temp file + ``os.replace``) and private from the first byte: the temp file is created
-    0600 by ``mkstemp``, so no other user ever sees a readable secret, even mid-write."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Atomic and private from the first byte (``atomic_write``'s temp file is created 0600), in
+    a directory only the owner can enter."""
+    private_dir(path.parent)
     os.chmod(path.parent, 0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text)
 
 
 class Masker:

@@ -17,15 +17,14 @@ Rendering writes nothing by default. Secrets follow from that:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from devenv import secrets
 from devenv.commands._common import add_tenant_arg, load, pick_tenants, split_names
 from devenv.errors import DevenvError
+from devenv.fsutil import atomic_write
 from devenv.model.resolve import resolve
 from devenv.model.types import Project, TenantSpec
 from devenv.render.compose import compose_warnings, load_fragments, render_compose
@@ -163,14 +162,5 @@ def write_output(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    output = output.resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    output = atomic_write(output.resolve(), text)
     note(f"wrote {output}")
