@@ -13,6 +13,7 @@ progress we can map to Dockerfile lines, and is what this project's target engin
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from devenv.build import dockerfile as df
+from devenv.build.append import Appended, Appender, Unsupported
 from devenv.build.context import make_context_tar
 from devenv.build.digest import DigestCache, _atomic_write_json
 from devenv.build.graph import ImagePlan, plan
@@ -65,6 +67,8 @@ class BuildResult:
     context: Path | None = None
     reason: str = ""
     image_id: str = ""
+    method: Literal["classic", "append", ""] = ""  # how a built image was made
+    detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -74,6 +78,9 @@ class BuildResult:
             "context_bytes": self.context_bytes, "steps": self.steps, "cached_steps": self.cached_steps,
             "reason": self.reason,
         }
+        if self.method:
+            out["method"] = self.method
+            out["detail"] = self.detail
         if self.parent:
             out["parent"] = self.parent
         return out
@@ -125,6 +132,7 @@ class Builder:
         self.concurrency = max(1, concurrency or default_concurrency())
         self._client = client
         self._record_lock = threading.Lock()
+        self.appender = Appender(self.app.root, lambda: self.client)
 
     @property
     def client(self) -> Any:
@@ -186,14 +194,40 @@ class Builder:
             found = None if force else self.exists(p.ref)
             if found:
                 return self.cached_result(p, found, started, "built meanwhile by another devenv")
-            state = self._run_build(p, cancel)
+            method: Literal["classic", "append"]
+            appended = self._append(p, cancel)
+            if appended is not None:
+                image_id, steps, cached, method, detail = appended.image_id, 0, 0, "append", appended.detail
+            else:
+                state = self._run_build(p, cancel)
+                image_id, steps, cached, method, detail = state.image_id, state.total, state.cached, "classic", ""
             if cancel.is_set():
                 raise BuildCancelled(f"build of '{p.image}' cancelled")
             repo, _, tag = p.ref.rpartition(":")
-            self.client.api.tag(state.image_id, repo, tag, force=True)
-        res = _result(p, "built", time.monotonic() - started, state.total, state.cached, state.image_id, reason)
+            self.client.api.tag(image_id, repo, tag, force=True)
+            if method == "classic":
+                self.appender.record(p, image_id)
+        res = _result(p, "built", time.monotonic() - started, steps, cached, image_id, reason)
+        res = dataclasses.replace(res, method=method, detail=detail)
         self.record(res)
         return res
+
+    def _append(self, p: ImagePlan, cancel: threading.Event) -> Appended | None:
+        """The image built by appending the Dockerfile's tail to its cached head, or None (and a
+        progress line saying why) when the classic builder must run."""
+        if cancel.is_set():
+            return None
+        try:
+            done = self.appender.build(p)
+        except Unsupported as exc:
+            if str(exc) != "no recorded head for these inputs":
+                self.emit(BuildProgress(p.image, 0, 0, f"classic build: {exc}"))
+            return None
+        except Exception as exc:  # anything unexpected: the classic builder is always right
+            self.emit(BuildProgress(p.image, 0, 0, f"classic build: appending failed: {exc}"))
+            return None
+        self.emit(BuildProgress(p.image, 1, 1, done.detail))
+        return done
 
     def _run_build(self, p: ImagePlan, cancel: threading.Event) -> _StreamState:
         instructions = df.read(p.definition.dockerfile)

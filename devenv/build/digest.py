@@ -38,6 +38,7 @@ class ContextDigest:
     files: int
     bytes: int
     paths: tuple[str, ...]
+    values: tuple[str, ...] = ()  # per path: what was hashed of it (type, mode, content or target)
 
 
 class DigestCache:
@@ -148,6 +149,7 @@ def context_digest(context: Path, dockerfile: Path, cache: DigestCache) -> Conte
     h = hashlib.sha256()
     total = 0
     paths: list[str] = []
+    values: list[str] = []
     cache.scope(context)
     base, key_base = str(context), cache.key(str(context))
     key_base = "" if key_base == "." else key_base + "/"
@@ -165,6 +167,8 @@ def context_digest(context: Path, dockerfile: Path, cache: DigestCache) -> Conte
             else:
                 value = cache.file_sha(f"{base}/{rel}", st, key)
             total += st.st_size
-        h.update(f"{rel}\0{kind}\0{stat.S_IMODE(mode):o}\0{value}\n".encode("utf-8", "surrogateescape"))
+        item = f"{kind}\0{stat.S_IMODE(mode):o}\0{value}"
+        h.update(f"{rel}\0{item}\n".encode("utf-8", "surrogateescape"))
         paths.append(rel)
-    return ContextDigest(h.hexdigest(), len(paths), total, tuple(paths))
+        values.append(item)
+    return ContextDigest(h.hexdigest(), len(paths), total, tuple(paths), tuple(values))
