@@ -60,10 +60,12 @@ from bench._common import (  # noqa: E402
     tree_cpu_seconds,
 )
 
-DEV_APP = "benchdev"  # devenv's app name and DEVENV_PROJECT_PREFIX: compose project benchdev-acme
-CW_PROJECT = "benchcw"
-IDLE_PROJECT = "benchidle"
-DEV_PORT_BASE = 31000
+# BENCH_ID=<n> (1-9) runs a second benchmark beside the first on the same engine: other names, ports.
+_ID = os.environ.get("BENCH_ID", "").strip()
+DEV_APP = f"benchdev{_ID}"  # devenv's app name and DEVENV_PROJECT_PREFIX: compose project benchdev-acme
+CW_PROJECT = f"benchcw{_ID}"
+IDLE_PROJECT = f"benchidle{_ID}"
+DEV_PORT_BASE = 31000 + (int(_ID) * 2000 if _ID.isdigit() else 0)
 CW_PORT_OFFSET = 1000  # compose watch publishes on devenv's ports + 1000
 TENANT = "acme"
 BENCH_LABEL = "dev.devenv.bench"
@@ -550,7 +552,7 @@ def devenv_side(tmp: Path) -> Iterator[DevenvSide]:
 def compose_side(tmp: Path, dev: DevenvSide) -> Iterator[ComposeWatchSide]:
     from devenv.build.graph import compute_tags
 
-    root = prepare_copy(tmp / "cw", "benchcwsrc", DEV_PORT_BASE + CW_PORT_OFFSET)
+    root = prepare_copy(tmp / "cw", f"benchcwsrc{_ID}", DEV_PORT_BASE + CW_PORT_OFFSET)
     base_ref = compute_tags(dev.project_obj.app, images=["base"])["base"]
     rendered = dev.root / ".devenv" / TENANT / "compose.yaml"
     side = ComposeWatchSide(tmp / "cw", root, rendered, base_ref)
