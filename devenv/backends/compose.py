@@ -8,6 +8,7 @@ Every lookup filters on devenv's labels, so nothing devenv did not create is eve
 from __future__ import annotations
 
 import io
+import math
 import tarfile
 import threading
 import time
@@ -61,6 +62,10 @@ class ComposeBackend(Backend):
 
     def write_files(self, spec: TenantSpec, images: dict[str, str]) -> Path:
         """Render the tenant's compose file (and its secrets env file) under ``.devenv/<tenant>/``."""
+        return self._write_files(spec, images)[0]
+
+    def _write_files(self, spec: TenantSpec, images: dict[str, str]) -> tuple[Path, dict[str, Any]]:
+        """``write_files``, also returning the rendered document."""
         from devenv import secrets
         from devenv.render.compose import load_fragments, render_compose
         from devenv.render.yamldump import dump
@@ -72,7 +77,7 @@ class ComposeBackend(Backend):
                              fragments=load_fragments(root))
         header = (f"# Rendered by devenv for tenant {spec.name}; rerun with:\n"
                   f"#   docker compose -p {spec.project} -f {self.compose_file(spec.name)} up -d\n")
-        return atomic_write(self.compose_file(spec.name), header + dump(doc))
+        return atomic_write(self.compose_file(spec.name), header + dump(doc)), doc
 
     def compose(self, tenant: str, *args: str, check: bool = True, sink: Callable[[str], None] | None = None,
                 use_file: bool = True, timeout: float | None = 600) -> Any:
@@ -138,12 +143,16 @@ class ComposeBackend(Backend):
                               "devenv.local.yaml (tenants.<tenant>.port_base)")
 
     def redeploy(self, spec: TenantSpec, images: dict[str, str], components: list[str], timeout: float = 300) -> None:
-        """Recreate only ``components`` (their image changed); nothing else restarts."""
+        """Recreate only ``components`` (their image changed); nothing else restarts.
+
+        The old containers get ``stop_timeout`` seconds to stop on SIGTERM (see there)."""
         comps = [c for c in components if c in spec.workloads]
         if not comps:
             return
-        self.write_files(spec, images)
-        res = self.compose(spec.name, "up", "-d", "--no-deps", *comps, check=False)
+        _, doc = self._write_files(spec, images)
+        stop = stop_timeout(doc, comps)
+        res = self.compose(spec.name, "up", "-d", "--no-deps", *(["--timeout", str(stop)] if stop is not None else []),
+                           *comps, check=False)
         if res.code != 0:
             raise _compose_failure(spec.name, res.stderr or res.stdout)
         self.wait_healthy(spec, comps, timeout)
@@ -348,6 +357,47 @@ class ComposeBackend(Backend):
             return datetime.fromisoformat(created.replace("Z", "+00:00")[:26] + "+00:00").timestamp()
         except ValueError:
             return None
+
+
+REDEPLOY_STOP_TIMEOUT = 2  # seconds a replaced container gets to stop on SIGTERM, unless it says otherwise
+
+
+def stop_timeout(doc: dict[str, Any], components: list[str]) -> int | None:
+    """The ``--timeout`` (whole seconds) for the containers a redeploy replaces: each component's
+    own ``stop_grace_period`` (a compose fragment's, e.g. Postgres's 5 s) or else
+    ``REDEPLOY_STOP_TIMEOUT``; the longest of them, since compose takes one value per command.
+    ``None`` (compose's own rules) when a grace period cannot be read.
+
+    Why not compose's 10 s default: a process that ignores SIGTERM (a shell or a server without a
+    handler as PID 1) would hold every rebuild 10 s on its way out; its replacement is already
+    built, and it is a dev container. Why not 0 (SIGKILL at once): a component that stops
+    properly (this sample's web exits ~0.1-0.3 s after SIGTERM) gains little, and one that
+    finishes its work on SIGTERM (the sample's worker completes the job it took) would lose it.
+    A component may choose 0 with ``stop_grace_period: 0s`` in its fragment."""
+    longest = 0.0
+    for comp in components:
+        grace = ((doc.get("services") or {}).get(comp) or {}).get("stop_grace_period")
+        seconds = REDEPLOY_STOP_TIMEOUT if grace is None else _duration_seconds(grace)
+        if seconds is None:
+            return None
+        longest = max(longest, seconds)
+    return math.ceil(longest)
+
+
+def _duration_seconds(value: Any) -> float | None:
+    """A compose duration (``5s``, ``1m30s``, ``500ms``, a bare number of seconds) in seconds."""
+    import re
+
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if value >= 0 else None
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+    text = str(value).strip()
+    parts = re.findall(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s|us|µs|ns)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * units[u] for n, u in parts)
 
 
 def image_of(spec: TenantSpec, component: str, images: dict[str, str]) -> str:
