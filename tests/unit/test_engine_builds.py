@@ -1,0 +1,88 @@
+"""The engine's builds without an engine: the default builders share one Docker client (connecting
+and pinging anew cost every rebuild before its first step), and a failure other than a build's own
+drops it so the next build connects afresh."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from devenv import dockerclient
+from devenv.engine.core import Engine
+from devenv.errors import BuildError, EngineError
+from devenv.model import load_project
+
+
+class NoBackend:
+    name = "none"
+    emit: Any = None
+
+
+class FakeBuilder:
+    made: list[FakeBuilder] = []
+    fail: BaseException | None = None
+
+    def __init__(self, project: Any, emit: Any = None, client: Any = None) -> None:
+        self.client = client
+        FakeBuilder.made.append(self)
+
+    def build(self, images: list[str], cancel: threading.Event, force: bool) -> dict[str, Any]:
+        if FakeBuilder.fail is not None:
+            raise FakeBuilder.fail
+        return {i: SimpleNamespace(ref=f"devenv/shop-{i}:{len(FakeBuilder.made):016d}") for i in images}
+
+
+@pytest.fixture
+def engine(sample: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    clients: list[object] = []
+
+    def connect(timeout: float = 10.0) -> object:
+        clients.append(object())
+        return clients[-1]
+
+    monkeypatch.setattr(dockerclient, "client", connect)
+    monkeypatch.setattr("devenv.build.builder.Builder", FakeBuilder)
+    FakeBuilder.made, FakeBuilder.fail = [], None
+    eng = Engine(load_project(sample)[0], ["acme"], NoBackend(), watch=False)  # type: ignore[arg-type]
+    eng.clients = clients  # type: ignore[attr-defined]
+    return eng
+
+
+def test_builds_share_one_docker_client(engine: Engine) -> None:
+    asyncio.run(engine._build({"web"}))
+    asyncio.run(engine._build({"api"}))
+    assert len(engine.clients) == 1  # type: ignore[attr-defined]
+    assert [b.client for b in FakeBuilder.made] == [engine.clients[0]] * 2  # type: ignore[attr-defined]
+    assert engine.images["api"] == "devenv/shop-api:0000000000000002"
+
+
+def test_a_failed_build_keeps_the_client_and_a_lost_engine_drops_it(engine: Engine) -> None:
+    FakeBuilder.fail = BuildError("web", "step 3 failed", [], Path("Dockerfile"), 3)
+    with pytest.raises(BuildError):
+        asyncio.run(engine._build({"web"}))
+    FakeBuilder.fail = EngineError("lost the Docker engine", "")
+    with pytest.raises(EngineError):
+        asyncio.run(engine._build({"web"}))
+    FakeBuilder.fail = None
+    asyncio.run(engine._build({"web"}))
+    assert len(engine.clients) == 2  # type: ignore[attr-defined]
+    assert FakeBuilder.made[-1].client is engine.clients[1]  # type: ignore[attr-defined]
+
+
+def test_a_custom_builder_factory_gets_no_client(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dockerclient, "client", lambda timeout=10.0: pytest.fail("no client for custom builders"))
+    made: list[Any] = []
+
+    def factory(project: Any, emit: Any) -> Any:
+        made.append(FakeBuilder(project, emit))
+        return made[-1]
+
+    FakeBuilder.made, FakeBuilder.fail = [], None
+    eng = Engine(load_project(sample)[0], ["acme"], NoBackend(), builder_factory=factory, watch=False)  # type: ignore[arg-type]
+    asyncio.run(eng._build({"web"}))
+    assert made and made[0].client is None
