@@ -370,10 +370,12 @@ def stop_timeout(doc: dict[str, Any], components: list[str]) -> int | None:
 
     Why not compose's 10 s default: a process that ignores SIGTERM (a shell or a server without a
     handler as PID 1) would hold every rebuild 10 s on its way out; its replacement is already
-    built, and it is a dev container. Why not 0 (SIGKILL at once): a component that stops
-    properly (this sample's web exits ~0.1-0.3 s after SIGTERM) gains little, and one that
-    finishes its work on SIGTERM (the sample's worker completes the job it took) would lose it.
-    A component may choose 0 with ``stop_grace_period: 0s`` in its fragment."""
+    built, and it is a dev container. Why not 0 (SIGKILL at once): it would save the graceful
+    stop, ~150 ms per redeploy of this sample's web (measured: stop requested -> old container
+    gone 244 -> 92 ms, median of 24), but a component that finishes its work on SIGTERM (the
+    sample's worker completes the job it took; a database flushes) would lose that work on every
+    save. A component that has nothing to finish may choose 0 with ``stop_grace_period: 0s`` in
+    its fragment (``compose/<component>.yaml``)."""
     longest = 0.0
     for comp in components:
         grace = ((doc.get("services") or {}).get(comp) or {}).get("stop_grace_period")
