@@ -12,6 +12,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,7 @@ class Engine:
     async def start(self, up: bool = True) -> None:
         """Check the backend, build, bring every tenant up, then follow and watch."""
         self._loop = asyncio.get_running_loop()
+        self._ensure_executor()
         self._tasks.append(asyncio.create_task(self._flush_logs()))
         self._masker = _masker(self.project, list(self.specs.values()))
         try:
@@ -127,6 +129,15 @@ class Engine:
         self._start_monitor()
         if self.watch_enabled:
             await self.start_watching()
+
+    def _ensure_executor(self) -> None:
+        """Blocking work runs in the loop's default thread pool, and a redeploy holds a thread until
+        its tenant is healthy (seconds). asyncio's default pool has CPUs + 4 threads (6 on a 2-core
+        laptop), so a few tenants redeploying at once would queue every sync behind them; the
+        engine's pool is sized for its tenants instead."""
+        assert self._loop is not None
+        workers = 32 + 4 * len(self.specs)
+        self._loop.set_default_executor(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="devenv-engine"))
 
     async def stop(self, leave_running: bool = True) -> None:
         self._cancel_build.set()

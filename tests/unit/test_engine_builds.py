@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -86,3 +87,24 @@ def test_a_custom_builder_factory_gets_no_client(sample: Path, monkeypatch: pyte
     eng = Engine(load_project(sample)[0], ["acme"], NoBackend(), builder_factory=factory, watch=False)  # type: ignore[arg-type]
     asyncio.run(eng._build({"web"}))
     assert made and made[0].client is None
+
+
+def test_redeploys_waiting_for_health_do_not_starve_syncs(engine: Engine) -> None:
+    """A redeploy holds a thread until its tenant is healthy; with asyncio's default pool (CPUs + 4
+    threads) a handful of them queued every other blocking call behind them."""
+
+    async def main() -> float:
+        engine._loop = asyncio.get_running_loop()
+        engine._ensure_executor()
+        release = threading.Event()
+        blocked = [asyncio.ensure_future(asyncio.to_thread(release.wait, 30)) for _ in range(16)]
+        await asyncio.sleep(0.2)
+        t0 = time.monotonic()
+        try:
+            await asyncio.wait_for(asyncio.to_thread(lambda: None), 5)
+        finally:
+            release.set()
+            await asyncio.gather(*blocked)
+        return time.monotonic() - t0
+
+    assert asyncio.run(main()) < 5
