@@ -84,6 +84,8 @@ def _human(results: dict[str, Any]) -> None:
     rows = []
     for r in results.values():
         extra = f" ({r.cached_steps}/{r.steps} steps cached)" if r.status == "built" and r.steps else ""
+        if r.status == "built" and getattr(r, "method", "") == "append":
+            extra = " (appended to the cached head)"
         rows.append((r.image, r.status, r.ref, f"{r.seconds:.2f}s{extra}"))
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(3)]
     for row in rows:
