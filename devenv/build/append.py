@@ -48,7 +48,6 @@ import tarfile
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,11 +207,8 @@ def head_key(p: ImagePlan, tail: Tail) -> str | None:
     sources = _head_sources(tail.head)
     if sources is None:
         return None
-    files = []
-    values = p.context.values
-    for i, path in enumerate(p.context.paths):
-        if any(_source_matches(s, path) for s in sources):
-            files.append([path, values[i] if i < len(values) else ""])
+    files = [[path, value] for path, value in zip(p.context.paths, p.context.values, strict=True)
+             if any(_source_matches(s, path) for s in sources)]
     material = {
         "v": HEADS_VERSION,
         "head": [[ins.keyword, ins.args] for ins in tail.head],
@@ -650,15 +646,26 @@ class Appended:
 class Appender:
     """Records heads after classic builds and builds by appending when it can."""
 
+    # engine address -> why it cannot take appended images; kept for the process, since the engine
+    # makes a new Builder (and so a new Appender) for every rebuild
+    _refused: dict[str, str] = {}
+
     def __init__(self, root: Path, client_fn: Any) -> None:
         self.root = Path(root)
         self.heads = Heads(root)
         self._client_fn = client_fn
-        self.broken = ""  # set when the engine refused a load: classic builds from then on
 
     @property
     def client(self) -> Any:
         return self._client_fn()
+
+    @property
+    def broken(self) -> str:
+        return self._refused.get(str(getattr(self.client.api, "base_url", "")), "")
+
+    @broken.setter
+    def broken(self, why: str) -> None:
+        self._refused[str(getattr(self.client.api, "base_url", ""))] = why
 
     def record(self, p: ImagePlan, image_id: str) -> None:
         """After a classic build of ``p`` into ``image_id``: remember its head (best effort)."""
@@ -734,7 +741,7 @@ class Appender:
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         cmd_set = tail.cmd_set
         merged: dict[str, _Entry] = {}
-        copies = 0
+        n_copies = 0
         for ins in tail.steps:
             if ins.keyword == "COPY":
                 for e in plan_layer(parse_copy(ins), ctx, fs, workdir):
@@ -742,12 +749,12 @@ class Appender:
                     if prev is not None and (prev.meta.kind == "d") != (e.meta.kind == "d"):
                         raise Unsupported(f"line {ins.line}: {e.name} changes between a directory and a file")
                     merged[e.name] = e
-                copies += 1
+                n_copies += 1
             else:
                 cmd_set = apply_meta(ins, config, cmd_set)
             if history is not None:
                 item: dict[str, Any] = {"created": now, "created_by": f"{ins.keyword} {ins.args} # devenv: appended"}
-                if ins.keyword != "COPY" or copies > 1:
+                if ins.keyword != "COPY" or n_copies > 1:
                     item["empty_layer"] = True  # every COPY of the tail is in the first one's layer
                 history.append(item)
         with tempfile.TemporaryDirectory(prefix="devenv-append-") as tmp:
@@ -782,7 +789,7 @@ class Appender:
         if image_id != f"sha256:{digest}":
             self.broken = "the engine does not keep image ids as config digests"
             raise Unsupported(f"the engine stored {image_id}, not the image written (sha256:{digest})")
-        detail = (f"appended {copies} COPY(s) as {len(layer_files)} layer for Dockerfile lines {tail.lines} "
+        detail = (f"appended {n_copies} COPY(s) as {len(layer_files)} layer for Dockerfile lines {tail.lines} "
                   f"to the cached head {str(head['Id'])[7:19]}")
         return Appended(image_id, str(head["Id"]), len(layer_files), detail)
 
@@ -790,7 +797,8 @@ class Appender:
         api = self.client.api
         try:
             with open(bundle, "rb") as f:
-                messages = list(_stream_messages(api.load_image(f)))
+                # the SDK yields the engine's JSON messages (None from engines older than API 1.23)
+                messages = [m for m in (api.load_image(f) or []) if isinstance(m, dict)]
         except Exception as exc:
             self.broken = f"the engine refused an appended image: {exc}"
             raise Unsupported(self.broken) from exc
@@ -803,20 +811,6 @@ class Appender:
                 return text.split("Loaded image ID:", 1)[1].strip()
         self.broken = f"the engine's load answered without an image id: {messages!r}"
         raise Unsupported(self.broken)
-
-
-def _stream_messages(resp: Any) -> Iterator[dict[str, Any]]:
-    if resp is None:
-        return
-    for item in resp if not isinstance(resp, dict) else [resp]:
-        if isinstance(item, dict):
-            yield item
-        elif isinstance(item, bytes | str):
-            for line in (item.decode() if isinstance(item, bytes) else item).splitlines():
-                with contextlib.suppress(ValueError):
-                    obj = json.loads(line)
-                    if isinstance(obj, dict):
-                        yield obj
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:

@@ -38,7 +38,7 @@ class ContextDigest:
     files: int
     bytes: int
     paths: tuple[str, ...]
-    values: tuple[str, ...] = ()  # per path: what was hashed of it (type, mode, content or target)
+    values: tuple[str, ...]  # per path: what was hashed of it (type, mode, content or target)
 
 
 class DigestCache:
