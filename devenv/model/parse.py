@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from devenv.errors import DevenvError
 from devenv.model.types import (
     App,
     Component,
@@ -62,6 +63,9 @@ def parse_component(name: str, role: str, d: dict[str, Any], root: Path, app_env
         image=d.get("image"),
         ref=d.get("ref"),
         command=_tuple(d.get("command")),
+        entrypoint=_tuple(d.get("entrypoint")),
+        user=None if d.get("user") is None else str(d["user"]),
+        working_dir=d.get("working_dir"),
         ports=tuple(Port(p["name"], int(p["container"]), bool(p.get("http", False))) for p in d.get("ports") or ()),
         health=parse_health(d.get("health")),
         env=env,
@@ -137,13 +141,32 @@ def parse_profile(tenant: str, data: dict[str, Any], file: Path) -> Profile:
     )
 
 
-def parse_overlay_tenant(d: dict[str, Any] | None) -> OverlayTenant:
+def secret_file_value(value: Any, base: Path | None) -> Any:
+    """A dev value given as ``{file: PATH}`` (a compose secret's file, kept out of the overlay) is
+    read here, at load time; validation has checked that the file exists inside the project."""
+    if not (isinstance(value, dict) and isinstance(value.get("file"), str)):
+        return value
+    path = (base or Path.cwd()) / value["file"]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DevenvError(f"cannot read the secret file {path}: {exc}",
+                          "make it a readable UTF-8 file, or give the dev value in the overlay") from exc
+    return text[:-1] if text.endswith("\n") else text
+
+
+def _secret_values(d: dict[str, Any], base: Path | None) -> dict[str, dict[str, str]]:
+    return {name: _strs({k: secret_file_value(v, base) for k, v in (keys or {}).items()})
+            for name, keys in d.items()}
+
+
+def parse_overlay_tenant(d: dict[str, Any] | None, base: Path | None = None) -> OverlayTenant:
     d = d or {}
     return OverlayTenant(
         replicas={k: int(v) for k, v in d["replicas"].items()} if "replicas" in d else None,
         drop_resources=d.get("drop_resources"),
         env=_strs(d["env"]) if "env" in d else None,
-        secrets={k: _strs(v) for k, v in d["secrets"].items()} if "secrets" in d else None,
+        secrets=_secret_values(d["secrets"], base) if "secrets" in d else None,
         domain=d.get("domain"),
         build=tuple(d["build"]) if "build" in d else None,
         disable=tuple(d["disable"]) if "disable" in d else None,
@@ -180,8 +203,9 @@ def merge_overlay_tenant(a: OverlayTenant, b: OverlayTenant) -> OverlayTenant:
 def parse_overlays(docs: list[tuple[Path, dict[str, Any]]]) -> Overlay:
     defaults = OverlayTenant()
     tenants: dict[str, OverlayTenant] = {}
-    for _file, data in docs:
-        defaults = merge_overlay_tenant(defaults, parse_overlay_tenant(data.get("defaults")))
+    for file, data in docs:
+        base = file.parent
+        defaults = merge_overlay_tenant(defaults, parse_overlay_tenant(data.get("defaults"), base))
         for name, d in (data.get("tenants") or {}).items():
-            tenants[name] = merge_overlay_tenant(tenants.get(name, OverlayTenant()), parse_overlay_tenant(d))
+            tenants[name] = merge_overlay_tenant(tenants.get(name, OverlayTenant()), parse_overlay_tenant(d, base))
     return Overlay(files=tuple(f for f, _ in docs), defaults=defaults, tenants=tenants)

@@ -181,6 +181,9 @@ def _workload(project, profile, comp, cp, env, ov, base, slots, enabled, diffs) 
         volumes=comp.volumes,
         watch=comp.watch if build_from_source else (),
         restart=comp.restart,
+        entrypoint=comp.entrypoint,
+        user=comp.user,
+        working_dir=comp.working_dir,
     )
 
 

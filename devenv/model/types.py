@@ -99,6 +99,9 @@ class Component:
     image: str | None = None
     ref: str | None = None
     command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None  # replaces the image's ENTRYPOINT (compose's `entrypoint`)
+    user: str | None = None  # user[:group] the process runs as
+    working_dir: str | None = None
     ports: tuple[Port, ...] = ()
     health: Health | None = None
     env: dict[str, str] = field(default_factory=dict)
@@ -225,6 +228,9 @@ class Workload:
     volumes: tuple[Volume, ...]
     watch: tuple[WatchRule, ...]
     restart: str = "unless-stopped"
+    entrypoint: tuple[str, ...] | None = None
+    user: str | None = None
+    working_dir: str | None = None
 
 
 @dataclass(frozen=True)

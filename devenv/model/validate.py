@@ -294,7 +294,15 @@ def _explain_unique(err: ValidationError) -> tuple[str, str]:
     return f"the list names {', '.join(dupes)} more than once", "remove the repeated entries"
 
 
+def _explain_any_of(err: ValidationError) -> tuple[str, str]:
+    """A value that may take one of several shapes: say which shapes, and what was written."""
+    desc = _map(err.schema).get("description")
+    expected = desc if isinstance(desc, str) else "one of the documented forms"
+    return f"expected {expected}, got {describe(err.instance)}", ""
+
+
 _EXPLAIN: dict[str, Callable[[ValidationError], tuple[str, str]]] = {
+    "anyOf": _explain_any_of,
     "type": _explain_type,
     "enum": _explain_enum,
     "minimum": _explain_bound,
@@ -744,11 +752,30 @@ def check_overlay(doc: Document, tenants: set[str], components: dict[str, Any] |
     yield from structural(doc, "overlay")
     data = _map(doc.data)
     yield from _check_overlay_entry(doc.positions, ("defaults",), _map(data.get("defaults")), components)
+    yield from _check_secret_files(doc, ("defaults",), _map(data.get("defaults")))
     for name, entry in _map(data.get("tenants")).items():
+        yield from _check_secret_files(doc, ("tenants", name), _map(entry))
         if name not in tenants:
             yield doc.positions.problem(("tenants", name), f"unknown tenant '{name}' (no profiles/{name}.yaml)",
                                         did_you_mean(name, tenants, "tenants"))
         yield from _check_overlay_entry(doc.positions, ("tenants", name), _map(entry), components)
+
+
+def _check_secret_files(doc: Document, key: KeyPath, entry: dict[str, Any]) -> Problems:
+    """``secrets: {name: {key: {file: PATH}}}``: the file must be a readable file inside the project."""
+    root = doc.file.parent.resolve()
+    for name, keys in _map(entry.get("secrets")).items():
+        for k, value in _map(keys).items():
+            rel = _map(value).get("file")
+            if not isinstance(rel, str) or not rel:
+                continue
+            where = (*key, "secrets", name, k, "file")
+            path, why = resolve_inside(root, rel)
+            if path is None:
+                yield doc.positions.problem(where, f"secret file '{rel}' {why}", "keep the file inside the project")
+            elif not path.is_file():
+                yield doc.positions.problem(where, f"secret file '{rel}' does not exist",
+                                            "create it with the dev value, or give the value itself")
 
 
 def _check_overlay_entry(pos: Positions, key: KeyPath, entry: dict[str, Any], components: dict[str, Any] | None) -> Problems:

@@ -98,6 +98,8 @@ def _construct(node: yaml.Node, path: KeyPath, pos: Positions, problems: list[Pr
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, path + (i,), pos, problems, walk) for i, item in enumerate(node.value)]
+    if node.tag == "tag:yaml.org,2002:merge":
+        return "<<"  # a merge key stays a plain key here; readers that honour merges apply them
     return walk.scalars.construct_object(node)  # scalars: the safe resolver's types
 
 

@@ -116,8 +116,14 @@ def service(project: Project, spec: TenantSpec, w: Workload, images: dict[str, s
     svc: dict[str, Any] = {"image": image_for(w, images)}
     if w.build_image is not None:
         svc["pull_policy"] = "never"  # a content tag exists only locally; pulling it can only fail
+    if w.entrypoint is not None:
+        svc["entrypoint"] = [escape(c) for c in w.entrypoint]
     if w.command:
         svc["command"] = [escape(c) for c in w.command]
+    if w.user is not None:
+        svc["user"] = escape(w.user)
+    if w.working_dir is not None:
+        svc["working_dir"] = escape(w.working_dir)
     if w.env:
         svc["environment"] = {k: escape(v) for k, v in sorted(w.env.items())}
     if secrets_env_file and w.secret_env:

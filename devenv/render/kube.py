@@ -175,10 +175,29 @@ def env_vars(w: Workload) -> list[dict[str, Any]]:
     return out
 
 
+def run_as(user: str | None) -> dict[str, int]:
+    """Compose's ``user: 1000:1000`` as a securityContext. Kubernetes takes numeric ids only; a user
+    given by name keeps the image's user on kind (``devenv init`` notes that when it adopts one)."""
+    uid, _, gid = (user or "").partition(":")
+    out: dict[str, int] = {}
+    if uid.isdigit():
+        out["runAsUser"] = int(uid)
+    if gid.isdigit():
+        out["runAsGroup"] = int(gid)
+    return out
+
+
 def container(w: Workload, image: str) -> dict[str, Any]:
     c: dict[str, Any] = {"name": w.name, "image": image, "imagePullPolicy": "IfNotPresent"}
+    if w.entrypoint:
+        c["command"] = list(w.entrypoint)
     if w.command:
         c["args"] = list(w.command)
+    if w.working_dir is not None:
+        c["workingDir"] = w.working_dir
+    context = run_as(w.user)
+    if context:
+        c["securityContext"] = context
     if w.ports:
         c["ports"] = [{"name": p.name, "containerPort": p.container, "protocol": "TCP"} for p in w.ports]
     env = env_vars(w)
