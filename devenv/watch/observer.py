@@ -136,13 +136,13 @@ class Watcher:
 
     # -- event intake (observer thread) -----------------------------------------------------------
 
-    def add(self, path: str, kind: ChangeKind) -> None:
+    def add(self, path: str, kind: ChangeKind, finished: bool = False) -> None:
         if self._coalescer is None:
             return
         if path.endswith("/.dockerignore"):
             self._invalidate(Path(path).parent)
         if not self.ignored(path):
-            self._coalescer.add(Path(path), kind)
+            self._coalescer.add(Path(path), kind, finished)
 
     def ignored(self, path: str) -> bool:
         """Noise anywhere, or excluded by every root that holds it (or held by none). Runs for
@@ -191,14 +191,16 @@ class _Handler(FileSystemEventHandler):
         if isinstance(event, FileMovedEvent | DirMovedEvent):
             # a moved directory's files arrive as their own sub-events; the source still goes,
             # as a prefix, so empty directories and files the sub-events miss are removed too
-            self._w.add(src, "moved")
-            if not event.is_directory:
-                self._w.add(os.fsdecode(event.dest_path), "created")
+            self._w.add(src, "moved", finished=True)
+            if not event.is_directory:  # a rename is atomic: its destination is a finished file
+                self._w.add(os.fsdecode(event.dest_path), "created", finished=True)
         elif isinstance(event, FileDeletedEvent | DirDeletedEvent):
-            self._w.add(src, "deleted")
+            self._w.add(src, "deleted", finished=True)
         elif isinstance(event, FileCreatedEvent):
             self._w.add(src, "created")
-        elif isinstance(event, FileModifiedEvent | FileClosedEvent) and not event.is_directory:
+        elif isinstance(event, FileClosedEvent) and not event.is_directory:
+            self._w.add(src, "modified", finished=True)  # IN_CLOSE_WRITE: the writer is done
+        elif isinstance(event, FileModifiedEvent) and not event.is_directory:
             self._w.add(src, "modified")
 
 

@@ -185,3 +185,76 @@ def test_a_busy_producer_holds_the_batch_open(sink: Sink):
         c.add(Path("b"), "created")
         backlog.clear()
         assert sink.next() == {Path("a"): "created", Path("b"): "created"}
+
+
+def test_a_constant_backlog_still_delivers_at_max_wait(sink: Sink):
+    """A producer that never catches up must not hold a batch forever: max wait wins over busy."""
+    start = time.monotonic()
+    with Coalescer(0.01, 0.3, sink, busy=lambda: True) as c:
+        c.add(Path("a"), "modified")
+        batch = sink.next()
+        waited = time.monotonic() - start
+    assert batch == {Path("a"): "modified"}
+    assert 0.28 <= waited < 2.0
+
+
+def test_one_finished_save_skips_the_quiet_period(sink: Sink):
+    """A close-after-write ends a save: the batch leaves after saved_quiet, not quiet."""
+    with Coalescer(2.0, 10.0, sink, saved_quiet=0.01) as c:
+        start = time.monotonic()
+        c.add(Path("a"), "modified")
+        c.add(Path("a"), "modified", finished=True)
+        batch = sink.next()
+        waited = time.monotonic() - start
+    assert batch == {Path("a"): "modified"}
+    assert waited < 1.0  # the quiet period is 2 s
+
+
+def test_a_close_arriving_later_wakes_the_waiting_batch(sink: Sink):
+    """The coalescer already sleeps towards the long deadline when the close arrives: it must wake."""
+    with Coalescer(2.0, 10.0, sink, saved_quiet=0.01) as c:
+        start = time.monotonic()
+        c.add(Path("a"), "modified")
+        time.sleep(0.1)
+        c.add(Path("a"), "modified", finished=True)
+        sink.next()
+        assert time.monotonic() - start < 1.0
+
+
+def test_an_unfinished_write_keeps_the_full_quiet_period(sink: Sink):
+    with Coalescer(0.4, 10.0, sink, saved_quiet=0.01) as c:
+        c.add(Path("a"), "modified")  # written, not closed yet: more may come
+        with pytest.raises(queue.Empty):
+            sink.batches.get(timeout=0.2)
+        assert sink.next() == {Path("a"): "modified"}
+
+
+def test_two_finished_paths_keep_the_full_quiet_period(sink: Sink):
+    """Several files are a tool at work (a checkout, a generator): they stay one batch."""
+    with Coalescer(0.4, 10.0, sink, saved_quiet=0.01) as c:
+        c.add(Path("a"), "created", finished=True)
+        c.add(Path("b"), "created", finished=True)
+        with pytest.raises(queue.Empty):
+            sink.batches.get(timeout=0.2)
+        time.sleep(0.05)
+        c.add(Path("c"), "created", finished=True)
+        assert sink.next() == {Path("a"): "created", Path("b"): "created", Path("c"): "created"}
+
+
+def test_write_temp_then_rename_is_one_batch_of_the_real_file(sink: Sink):
+    """The temp file's close is finished, but the rename right after it still joins the batch."""
+    with Coalescer(0.4, 10.0, sink, saved_quiet=0.05) as c:
+        c.add(Path("x.tmp"), "created")
+        c.add(Path("x.tmp"), "modified", finished=True)
+        c.add(Path("x.tmp"), "moved", finished=True)
+        c.add(Path("x"), "created", finished=True)
+        assert sink.next() == {Path("x"): "created"}
+        assert sink.batches.empty()
+
+
+def test_a_deletion_is_a_finished_change(sink: Sink):
+    with Coalescer(2.0, 10.0, sink, saved_quiet=0.01) as c:
+        start = time.monotonic()
+        c.add(Path("gone"), "deleted", finished=True)
+        assert sink.next() == {Path("gone"): "deleted"}
+        assert time.monotonic() - start < 1.0

@@ -71,3 +71,22 @@ def test_kernel_refusals_become_devenv_errors_with_the_fix():
     assert isinstance(err, DevenvError)
     assert "9000 directories" in err.message and err.hint == sysctl_fix()
     assert "instance limit" in _inotify_error(OSError(errno.EMFILE, "Too many"), 1).message
+
+
+def test_a_real_save_is_delivered_on_its_close_not_after_the_quiet_period(tmp_path: Path):
+    """inotify's IN_CLOSE_WRITE (watchdog's FileClosedEvent) ends the save: with a 2 s quiet period
+    the batch still arrives at once, and holds the file."""
+    import queue
+    import time
+
+    got: queue.Queue[dict[Path, str]] = queue.Queue()
+    target = tmp_path / "page.html"
+    target.write_text("old\n")
+    with Watcher([tmp_path], got.put, quiet=2.0, max_wait=10.0) as w:
+        assert w.file_count() == 1
+        start = time.monotonic()
+        target.write_text("new\n")
+        batch = got.get(timeout=5)
+        waited = time.monotonic() - start
+    assert batch == {target: "modified"}
+    assert waited < 1.0
