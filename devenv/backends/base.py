@@ -30,6 +30,7 @@ class ComponentStatus:
     url: str = ""
     containers: int = 0
     ports: str = ""
+    synced: str = ""  # set when the container runs files a live update synced (engine.live)
 
 
 @dataclass(frozen=True)

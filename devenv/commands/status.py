@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devenv.commands._common import add_tenant_arg, load, print_json, split_names
+
+if TYPE_CHECKING:
+    from devenv.backends.base import ComponentStatus
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -22,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     project = load(quiet=args.json)
     backend = get_backend(args.backend, project, None)
     backend.check()
-    rows = backend.status(split_names(args.tenant) or None)
+    rows = _with_synced(project.app.root, backend.status(split_names(args.tenant) or None))
     if args.json:
         print_json([dataclasses.asdict(r) for r in rows])
         return 0
@@ -34,4 +39,16 @@ def run(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
     for row in table:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    for r in rows:
+        if r.synced:
+            print(f"{r.tenant}/{r.component} runs synced content: {r.synced}")
     return 0
+
+
+def _with_synced(root: Path, rows: list[ComponentStatus]) -> list[ComponentStatus]:
+    """Mark the containers a live update synced files into (their image lags behind them)."""
+    from devenv.engine.live import read_live, synced_note
+
+    records = {t: read_live(root, t) for t in {r.tenant for r in rows}}
+    return [dataclasses.replace(r, synced=note) if (note := synced_note(records[r.tenant].get(r.component), r.image))
+            else r for r in rows]

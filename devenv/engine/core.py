@@ -70,6 +70,8 @@ class Engine:
         self._ignore: Any = None
         self._build_client: Any = None  # one Docker client for every build of this engine
         self._build_client_lock = threading.Lock()
+        self._build_lock: asyncio.Lock | None = None  # one build at a time (live updates build behind)
+        self._tails: Any = None  # Dockerfile tails for inferred live updates (engine.live)
         backend.emit = self.emit
 
     # -- events -----------------------------------------------------------------------------
@@ -233,6 +235,12 @@ class Engine:
     async def _build(self, images: set[str], force: bool = False) -> dict[str, str]:
         if not images:
             return {}
+        if self._build_lock is None:
+            self._build_lock = asyncio.Lock()
+        async with self._build_lock:  # a live update's background build and a rebuild never overlap
+            return await self._build_now(images, force)
+
+    async def _build_now(self, images: set[str], force: bool) -> dict[str, str]:
         self._cancel_build.clear()
 
         def run() -> Any:
@@ -336,7 +344,12 @@ class Engine:
     async def apply_changes(self, changes: dict[Path, Any]) -> None:
         from devenv.watch.mapping import plan_changes
 
-        plan = plan_changes(self.project.app, list(self.specs.values()), changes, is_ignored=self._ignore)
+        if self._tails is None:
+            from devenv.engine.live import DockerfileTails
+
+            self._tails = DockerfileTails()
+        plan = plan_changes(self.project.app, list(self.specs.values()), changes, is_ignored=self._ignore,
+                            tail_of=self._tails)
         if plan.empty:
             why = "; ".join(f"{p.name}: {r}" for p, r in plan.ignored[:3])
             self.emit(Timeline(kind="info", message=f"{len(plan.ignored)} change(s) ignored ({why})",
@@ -346,6 +359,8 @@ class Engine:
             await self._sync(action)
         if plan.rebuilds:
             await self._rebuild_and_redeploy(dict(plan.rebuilds))
+        if plan.live_builds:
+            self._tasks.append(asyncio.create_task(self._build_behind(plan.live_builds, plan.syncs)))
 
     async def _sync(self, action: Any) -> None:
         t0 = time.perf_counter()
@@ -359,11 +374,42 @@ class Engine:
         ms = (time.perf_counter() - t0) * 1000
         then = " and restarted" if action.then_restart else (" and ran its command" if action.then_exec else "")
         names = ", ".join(Path(s or d).name for s, d in action.files[:3]) + (" ..." if len(action.files) > 3 else "")
+        how = (f"live update inferred from {action.inferred}: synced {len(files)} file(s) [{names}] -> "
+               f"{action.rule.target}{then}, no recreate" if action.inferred else
+               f"synced {len(files)} file(s) [{names}] by rule {action.rule.path} -> {action.rule.target}{then}")
         self.emit(Timeline(
-            kind="sync", component=action.component, tenants=tuple(action.tenants), cost_ms=ms,
-            message=(f"synced {len(files)} file(s) [{names}] by rule {action.rule.path} -> "
-                     f"{action.rule.target}{then}"),
+            kind="sync", component=action.component, tenants=tuple(action.tenants), cost_ms=ms, message=how,
             detail=tuple(f"{s or '(deleted)'} -> {d}" for s, d in action.files)))
+
+    async def _build_behind(self, reasons: dict[str, str], syncs: list[Any]) -> None:
+        """After a live update: build its images (by appending, as a rebuild would) without
+        redeploying, so the next ``up`` is exact; record which containers run synced content."""
+        from devenv.engine.live import record_live
+
+        t0 = time.perf_counter()
+        before = dict(self.images)
+        try:
+            await self._build(set(reasons))
+        except BuildError as exc:
+            self._fail(f"background build of {exc.image} after a live update failed: "
+                       f"{exc.message.splitlines()[0]} (the containers keep the synced files)",
+                       exc.log_tail, sorted(self._tenants_using(set(reasons))), component=exc.image)
+            return
+        except Exception as exc:  # noqa: BLE001 - the live update stands; say why the image lags
+            self._fail(f"background build after a live update failed: {exc}", (), [])
+            return
+        for action in syncs:
+            image = self.project.app.components[action.component].image or ""
+            if not action.inferred or image not in reasons:
+                continue
+            files = [d for _s, d in action.files]
+            for tenant in action.tenants:
+                running = await asyncio.to_thread(_running_image, self.backend, tenant, action.component)
+                await asyncio.to_thread(record_live, self.project.app.root, tenant, action.component,
+                                        running or before.get(image, ""), self.images.get(image, ""),
+                                        action.inferred, files)
+        self.emit(Timeline(kind="build", message=f"built {', '.join(sorted(reasons))} behind the live update: "
+                           "the next up recreates on it", cost_ms=(time.perf_counter() - t0) * 1000))
 
     async def _sync_one(self, tenant: str, action: Any, files: list[SyncFile]) -> None:
         await asyncio.to_thread(self.backend.sync, tenant, action.component, files)
@@ -404,6 +450,9 @@ class Engine:
             self._fail(f"redeploy of {', '.join(comps)} failed: {exc.message.splitlines()[0]}",
                        exc.message.splitlines()[1:], [tenant], component=", ".join(comps))
             return
+        from devenv.engine.live import clear_live
+
+        await asyncio.to_thread(clear_live, self.project.app.root, tenant, comps)
         self.emit(Timeline(kind="redeploy", message="redeployed on the new image", component=", ".join(comps),
                            tenants=(tenant,), cost_ms=(time.perf_counter() - t0) * 1000))
 

@@ -82,6 +82,7 @@ def parse_component(name: str, role: str, d: dict[str, Any], root: Path, app_env
             for w in d.get("watch") or ()
         ),
         restart=d.get("restart", "unless-stopped"),
+        live_update=d.get("live_update", "restart"),
     )
 
 

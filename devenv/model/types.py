@@ -109,6 +109,10 @@ class Component:
     volumes: tuple[Volume, ...] = ()
     watch: tuple[WatchRule, ...] = ()
     restart: str = "unless-stopped"
+    live_update: str = "restart"
+    """A change no watch rule covers that the Dockerfile's trailing ``COPY``s take in is synced
+    and then: ``restart`` the container (default), ``reload`` nothing (the process reloads by
+    itself), or ``rebuild``: rebuild and recreate as for any other change."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,13 @@ Rules, in order, per changed path and per image whose context holds it:
    under a sync rule, because installing dependencies happens at build time;
 5. a path under a ``rebuild`` rule rebuilds; under a ``sync*`` rule it syncs to ``target`` + the
    remainder of the path below the rule;
-6. a path no rule covers rebuilds: the container would otherwise run stale code silently.
+6. a path no rule covers is *live-updated* when the Dockerfile's tail (the ``COPY``s after its
+   last ``RUN``, see ``LiveTail``) is what takes it in and nothing above the tail does: it syncs
+   to where that ``COPY`` puts it and the container restarts (or not, for a component whose
+   ``live_update`` is ``reload``), with no recreate; the image follows by a background build
+   (``ChangePlan.live_builds``) so the next ``up`` is exact. Skaffold's ``sync.infer`` and Tilt's
+   ``live_update``, inferred with no configuration; the timeline names the ``COPY`` it used;
+7. any other path no rule covers rebuilds: the container would otherwise run stale code silently.
 
 Then: a rebuilt image rebuilds every image standing on it (``parent`` chain); a sync of a component
 whose image rebuilds is dropped (the rebuild ships the file anyway); every component built from
@@ -26,12 +32,12 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from devenv.model.types import App, Component, ImageDef, TenantSpec, WatchRule
+from devenv.model.types import App, Component, ImageDef, TenantSpec, WatchAction, WatchRule
 from devenv.watch.ignore import IsIgnored, default_is_ignored, noise_reason
 
 ChangeKind = Literal["created", "modified", "deleted", "moved"]
@@ -52,9 +58,36 @@ FileSync = tuple[Path | None, str]
 
 
 @dataclass(frozen=True)
+class TailCopy:
+    """One ``COPY`` of a Dockerfile's tail: the context paths it takes in (normalised, relative;
+    ``""`` is the whole context) and where it puts them in the image (absolute)."""
+
+    sources: tuple[str, ...]
+    dest: str
+    dest_is_dir: bool  # spelled as a directory (trailing ``/``): a file source lands below it
+    where: str  # "Dockerfile:12 COPY static ./static", for the timeline
+
+
+@dataclass(frozen=True)
+class LiveTail:
+    """What the planner needs of an image's Dockerfile to infer a live update: the tail's
+    ``COPY``s, and every context source an instruction above the tail takes in (a path among
+    those changes the head: only a rebuild ships it)."""
+
+    copies: tuple[TailCopy, ...]
+    head_sources: tuple[str, ...]
+
+
+TailOf = Callable[[ImageDef], LiveTail | None]
+"""The Dockerfile tail of an image, or None when it has none that a live update can use (the
+engine reads the Dockerfile; the planner stays pure)."""
+
+
+@dataclass(frozen=True)
 class SyncAction:
     """Copy ``files`` into every running container of ``component`` in ``tenants``, then restart
-    the container or run ``then_exec`` in it if the rule says so."""
+    the container or run ``then_exec`` in it if the rule says so. ``inferred`` names the
+    Dockerfile ``COPY`` a live update was inferred from (``rule`` is then synthesised from it)."""
 
     component: str
     rule: WatchRule
@@ -62,6 +95,7 @@ class SyncAction:
     tenants: tuple[str, ...]
     then_restart: bool = False
     then_exec: tuple[str, ...] | None = None
+    inferred: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +108,9 @@ class ChangePlan:
     redeploys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ignored: list[tuple[Path, str]] = field(default_factory=list)
     superseded: list[tuple[Path, str]] = field(default_factory=list)
+    live_builds: dict[str, str] = field(default_factory=dict)
+    """Images to build in the background after a live update, with no redeploy: the containers
+    already run the content; the image catches up so the next ``up`` is exact."""
 
     @property
     def empty(self) -> bool:
@@ -89,6 +126,7 @@ class _Draft:
     sync_sources: dict[tuple[str, WatchRule], list[Path]] = field(default_factory=dict)
     causes: dict[str, list[str]] = field(default_factory=dict)
     ignored: list[tuple[Path, str]] = field(default_factory=list)
+    inferred: dict[tuple[str, WatchRule], str] = field(default_factory=dict)
 
     def rebuild(self, image: str, reason: str) -> None:
         self.causes.setdefault(image, []).append(reason)
@@ -104,16 +142,18 @@ def plan_changes(
     specs: list[TenantSpec],
     changes: dict[Path, ChangeKind],
     is_ignored: IsIgnored | None = None,
+    tail_of: TailOf | None = None,
 ) -> ChangePlan:
     """Decide what ``changes`` (absolute host paths) mean for the tenants in ``specs``.
 
     Only images some tenant builds from source (directly or as a parent of one) are acted on;
-    ``is_ignored`` answers for ``.dockerignore`` (default: read each context's file)."""
+    ``is_ignored`` answers for ``.dockerignore`` (default: read each context's file); ``tail_of``
+    gives an image's Dockerfile tail for inferred live updates (None: no inference, rule 7)."""
     ignored_by = is_ignored or default_is_ignored()
     used = used_images(app, specs)
     draft = _Draft()
     for path in sorted(changes):
-        _plan_path(app, specs, used, ignored_by, draft, path, changes[path] in GONE)
+        _plan_path(app, specs, used, ignored_by, draft, path, changes[path] in GONE, tail_of)
     rebuilds = _with_dependents(app, used, _summarise(draft.causes))
     syncs, superseded = _drop_superseded(app, specs, draft, rebuilds)
     return ChangePlan(
@@ -122,6 +162,7 @@ def plan_changes(
         redeploys=_redeploys(app, specs, rebuilds),
         ignored=draft.ignored,
         superseded=superseded,
+        live_builds=_live_builds(app, syncs),
     )
 
 
@@ -157,7 +198,7 @@ def watch_roots(app: App, specs: Iterable[TenantSpec]) -> list[Path]:
 
 def _plan_path(
     app: App, specs: list[TenantSpec], used: set[str], is_ignored: IsIgnored,
-    draft: _Draft, path: Path, deleted: bool,
+    draft: _Draft, path: Path, deleted: bool, tail_of: TailOf | None = None,
 ) -> None:
     noise = noise_reason(_rel(app.root, path))
     if noise:
@@ -168,7 +209,7 @@ def _plan_path(
         draft.ignored.append((path, _unwatched_reason(app, used, path)))
         return
     for img in images:
-        _plan_for_image(app, specs, is_ignored, draft, img, path, deleted)
+        _plan_for_image(app, specs, is_ignored, draft, img, path, deleted, tail_of)
 
 
 def _touches_image(img: ImageDef, path: Path, deleted: bool) -> bool:
@@ -193,7 +234,7 @@ def _unwatched_reason(app: App, used: set[str], path: Path) -> str:
 
 def _plan_for_image(
     app: App, specs: list[TenantSpec], is_ignored: IsIgnored,
-    draft: _Draft, img: ImageDef, path: Path, deleted: bool,
+    draft: _Draft, img: ImageDef, path: Path, deleted: bool, tail_of: TailOf | None = None,
 ) -> None:
     shown = _rel(app.root, path)
     if path == img.dockerfile or (deleted and _is_under(img.dockerfile, path)):
@@ -206,11 +247,13 @@ def _plan_for_image(
     if rel != "." and is_ignored(img.context, rel):
         draft.ignored.append((path, f".dockerignore of image {img.name} excludes it"))
         return
-    _plan_by_rules(app, specs, draft, img, path, shown, deleted)
+    tail = tail_of(img) if tail_of is not None else None
+    _plan_by_rules(app, specs, draft, img, path, shown, deleted, tail)
 
 
 def _plan_by_rules(
     app: App, specs: list[TenantSpec], draft: _Draft, img: ImageDef, path: Path, shown: str, deleted: bool,
+    tail: LiveTail | None = None,
 ) -> None:
     """Apply the watch rules of every component built from ``img`` (in at least one tenant)."""
     manifest = is_dependency_manifest(path.name)
@@ -222,12 +265,12 @@ def _plan_by_rules(
         draft.rebuild(img.name, f"{shown} changed")
         return
     for comp in components:
-        _plan_component(app, draft, img, comp, path, shown, deleted, manifest)
+        _plan_component(app, draft, img, comp, path, shown, deleted, manifest, tail)
 
 
 def _plan_component(
     app: App, draft: _Draft, img: ImageDef, comp: Component, path: Path, shown: str,
-    deleted: bool, manifest: bool,
+    deleted: bool, manifest: bool, tail: LiveTail | None = None,
 ) -> None:
     rel_root = _rel(app.root, path)
     rule = matching_rule(comp.watch, rel_root)
@@ -239,11 +282,73 @@ def _plan_component(
     elif manifest:
         draft.rebuild(img.name, f"{path.name} changed (dependency manifest)")
     elif rule is None:
-        draft.rebuild(img.name, f"no sync rule of {comp.name} covers {shown}")
+        _infer_or_rebuild(app, draft, img, comp, path, shown, deleted, tail)
     elif rule.target is None:
         draft.rebuild(img.name, f"watch rule {rule.path} of {comp.name} has no target")
     else:
         draft.sync(comp.name, rule, path, container_path(rule, rel_root), deleted)
+
+
+def _infer_or_rebuild(
+    app: App, draft: _Draft, img: ImageDef, comp: Component, path: Path, shown: str,
+    deleted: bool, tail: LiveTail | None,
+) -> None:
+    """Rule 6 (a live update the Dockerfile's tail implies) or rule 7 (rebuild)."""
+    rel = _rel(img.context, path)
+    hits = infer_dests(tail, rel, deleted) if tail is not None and comp.live_update != "rebuild" else []
+    if not hits:
+        draft.rebuild(img.name, f"no sync rule of {comp.name} covers {shown}"
+                      + ("" if tail is None or comp.live_update == "rebuild" else _why_not_inferred(tail, rel)))
+        return
+    action: WatchAction = "sync" if comp.live_update == "reload" else "sync+restart"
+    for copy, dest in hits:
+        rule = WatchRule(path=_rel(app.root, img.context / copy.sources[0]) if copy.sources[0] else
+                         _rel(app.root, img.context), action=action, target=copy.dest)
+        draft.sync(comp.name, rule, path, dest, deleted)
+        draft.inferred[(comp.name, rule)] = copy.where
+
+
+def infer_dests(tail: LiveTail, rel: str, deleted: bool) -> list[tuple[TailCopy, str]]:
+    """Where the tail's ``COPY``s put the context path ``rel`` in the image; empty when a live
+    update cannot stand for the build: an instruction above the tail takes ``rel`` in, a glob
+    source might (its matches are the builder's business), or ``rel`` is a whole source that went
+    (the build would fail or change shape)."""
+    if any(_source_takes(src, rel) for src in tail.head_sources):
+        return []
+    out: list[tuple[TailCopy, str]] = []
+    for copy in tail.copies:
+        for src in copy.sources:
+            if _is_glob(src):
+                return []
+            dest = _dest_of(copy, src, rel, deleted)
+            if dest is not None:
+                out.append((copy, dest))
+    return out
+
+
+def _why_not_inferred(tail: LiveTail, rel: str) -> str:
+    if any(_source_takes(src, rel) for src in tail.head_sources):
+        return " (an instruction above the Dockerfile's trailing COPYs takes it in)"
+    return ""
+
+
+def _source_takes(src: str, rel: str) -> bool:
+    if _is_glob(src):
+        return True  # conservative: a pattern above the tail may take it in
+    return src == "" or rel == src or rel.startswith(src + "/")
+
+
+def _dest_of(copy: TailCopy, src: str, rel: str, deleted: bool) -> str | None:
+    """Where ``COPY src dest`` puts ``rel``: a directory source copies its *contents* to dest."""
+    if src == "":
+        return posixpath.join(copy.dest, rel)
+    if rel.startswith(src + "/"):
+        return posixpath.join(copy.dest, rel[len(src) + 1:])
+    if rel != src or deleted:
+        return None
+    if copy.dest_is_dir or len(copy.sources) > 1:
+        return posixpath.join(copy.dest, posixpath.basename(src))
+    return copy.dest
 
 
 def is_dependency_manifest(name: str) -> bool:
@@ -365,8 +470,20 @@ def _drop_superseded(
             tenants=_source_tenants(specs, comp_name),
             then_restart=rule.action == "sync+restart",
             then_exec=rule.exec if rule.action == "sync+exec" else None,
+            inferred=draft.inferred.get((comp_name, rule), ""),
         ))
     return syncs, superseded
+
+
+def _live_builds(app: App, syncs: list[SyncAction]) -> dict[str, str]:
+    """The images of inferred live updates: built in the background, with no redeploy."""
+    out: dict[str, str] = {}
+    for action in syncs:
+        image = app.components[action.component].image
+        if action.inferred and image:
+            out.setdefault(image, f"live update of {action.component} ({action.inferred}); "
+                                  "the image follows so the next up is exact")
+    return out
 
 
 def _source_tenants(specs: list[TenantSpec], component: str) -> tuple[str, ...]:
