@@ -35,6 +35,12 @@ def env_file_path(root: Path, tenant: str) -> Path:
     return root / STATE_DIR / tenant / "secrets.env"
 
 
+def component_env_file_path(root: Path, tenant: str, component: str) -> Path:
+    """One env file per component, holding only the secrets assigned to it: a backing service
+    must not receive the app's payment key."""
+    return root / STATE_DIR / tenant / "secrets" / f"{component}.env"
+
+
 def secret_refs(spec: TenantSpec) -> list[SecretRef]:
     """Every distinct SecretRef of the spec's workloads, in first-seen order."""
     seen: dict[tuple[str, str, str], SecretRef] = {}
@@ -84,12 +90,12 @@ def local_secret_values(root: Path, spec: TenantSpec) -> Values:
     return merge_values(spec, stored)
 
 
-def env_file_text(spec: TenantSpec, values: Values) -> str:
-    """``ENV=value`` lines for the spec's SecretRefs. Compose reads env files literally (no
-    interpolation, no quote handling for unquoted values), so generated url-safe values need no
-    escaping; a dev value with a newline cannot be expressed and is refused."""
+def env_file_text(spec: TenantSpec, values: Values, refs: list[SecretRef] | None = None) -> str:
+    """``ENV=value`` lines for ``refs`` (default: every SecretRef of the spec). Compose reads env
+    files literally (no interpolation, no quote handling for unquoted values), so generated
+    url-safe values need no escaping; a dev value with a newline cannot be expressed and is refused."""
     lines = []
-    for ref in secret_refs(spec):
+    for ref in secret_refs(spec) if refs is None else refs:
         value = values.get(ref.name, {}).get(ref.key)
         if value is None:
             raise DevenvError(f"no local value for secret {ref.name}/{ref.key}",
@@ -104,6 +110,26 @@ def write_env_file(root: Path, spec: TenantSpec, values: Values) -> Path:
     path = env_file_path(root, spec.name)
     _write_private(path, env_file_text(spec, values))
     return path
+
+
+def write_env_files(root: Path, spec: TenantSpec, values: Values) -> dict[str, str]:
+    """Each component's own env file (``component_env_file_path``), for the components that get
+    secrets; returns component -> path, as ``render_compose`` takes them."""
+    out: dict[str, str] = {}
+    for w in spec.workloads.values():
+        if w.secret_env:
+            path = component_env_file_path(root, spec.name, w.name)
+            _write_private(path, env_file_text(spec, values, list(w.secret_env)))
+            out[w.name] = str(path)
+    return out
+
+
+def existing_env_files(root: Path, spec: TenantSpec) -> dict[str, str] | None:
+    """The per-component env files an earlier ``up`` wrote, or ``None`` when one is missing."""
+    paths = {w.name: component_env_file_path(root, spec.name, w.name) for w in spec.workloads.values() if w.secret_env}
+    if not all(p.is_file() for p in paths.values()):
+        return None
+    return {name: str(p) for name, p in paths.items()}
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -72,8 +72,8 @@ class ComposeBackend(Backend):
 
         root = self.project.app.root
         values = secrets.local_secret_values(root, spec)
-        env_file = secrets.write_env_file(root, spec, values)
-        doc = render_compose(self.project, spec, images, secrets_env_file=str(env_file), expose=self.expose,
+        env_files = secrets.write_env_files(root, spec, values)
+        doc = render_compose(self.project, spec, images, secrets_env_file=env_files, expose=self.expose,
                              fragments=load_fragments(root))
         header = (f"# Rendered by devenv for tenant {spec.name}; rerun with:\n"
                   f"#   docker compose -p {spec.project} -f {self.compose_file(spec.name)} up -d\n")

@@ -123,15 +123,18 @@ def render_compose_text(project: Project, args: argparse.Namespace) -> str:
     return dump(doc)
 
 
-def compose_env_file(root: Path, spec: TenantSpec, write: bool) -> str | None:
+def compose_env_file(root: Path, spec: TenantSpec, write: bool) -> dict[str, str] | None:
+    """Each component's secrets env file (only its own secrets), written with ``--write-secrets``."""
     if spec.env != "local" or not secrets.secret_refs(spec):
         return None
     if write:
-        return str(secrets.write_env_file(root, spec, secrets.local_secret_values(root, spec)))
-    path = secrets.env_file_path(root, spec.name)
-    if path.is_file():
-        return str(path)
-    note(f"secrets left out: {path} does not exist yet (run `devenv up` once, or add --write-secrets)")
+        return secrets.write_env_files(root, spec, secrets.local_secret_values(root, spec))
+    paths = secrets.existing_env_files(root, spec)
+    if paths is not None:
+        return paths
+    folder = secrets.component_env_file_path(root, spec.name, "x").parent
+    note(f"secrets left out: {folder}/ does not hold every component's env file yet "
+         "(run `devenv up` once, or add --write-secrets)")
     return None
 
 

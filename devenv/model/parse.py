@@ -15,6 +15,7 @@ from devenv.model.types import (
     ImageDef,
     Overlay,
     OverlayTenant,
+    Placement,
     Port,
     Profile,
     Resources,
@@ -127,6 +128,11 @@ def parse_profile(tenant: str, data: dict[str, Any], file: Path) -> Profile:
             resources=Resources(_strs(res.get("requests")), _strs(res.get("limits"))) if res else None,
             image=d.get("image"),
             env=_strs(d.get("env")),
+            placement=Placement(_strs(d.get("node_selector")), tuple(d.get("tolerations") or ()),
+                                dict(d.get("affinity") or {})),
+            probes={str(k): dict(v) for k, v in (d.get("probes") or {}).items() if v},
+            service_account=d.get("service_account"),
+            secrets=_secret_refs(d.get("secrets")),
         )
     return Profile(
         tenant=tenant,
@@ -137,9 +143,13 @@ def parse_profile(tenant: str, data: dict[str, Any], file: Path) -> Profile:
         components=comps,
         env=_strs(data.get("env")),
         features={str(k): bool(v) for k, v in (data.get("features") or {}).items()},
-        secrets=tuple(SecretRef(s["name"], s["key"], s["env"]) for s in data.get("secrets") or ()),
+        secrets=_secret_refs(data.get("secrets")),
         domains=tuple(data.get("domains") or ()),
     )
+
+
+def _secret_refs(items: list[dict[str, Any]] | None) -> tuple[SecretRef, ...]:
+    return tuple(SecretRef(s["name"], s["key"], s["env"]) for s in items or ())
 
 
 def secret_file_value(value: Any, base: Path | None) -> Any:

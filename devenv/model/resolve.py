@@ -13,9 +13,11 @@ from devenv.model.types import (
     Difference,
     Env,
     OverlayTenant,
+    Placement,
     Profile,
     Project,
     PublishedPort,
+    SecretRef,
     TenantSpec,
     Workload,
 )
@@ -94,12 +96,12 @@ def resolve(project: Project, tenant: str, env: Env = "local") -> TenantSpec:
 
     secret_values: dict[str, dict[str, str]] = {}
     if ov is not None and ov.secrets:
-        wanted = {(s.name, s.key) for s in profile.secrets}
+        wanted = {(s.name, s.key) for w in workloads.values() for s in w.secret_env}
         for name, keys in ov.secrets.items():
             vals = {k: v for k, v in keys.items() if (name, k) in wanted}
             if vals:
                 secret_values[name] = vals
-    for s in profile.secrets:
+    for s in _distinct_refs(workloads):
         if env == "local":
             origin = "dev value from the overlay" if s.key in secret_values.get(s.name, {}) else "generated locally"
             diffs.append(Difference("*", f"secret {s.name}/{s.key}", "production secret", origin,
@@ -174,7 +176,7 @@ def _workload(project, profile, comp, cp, env, ov, base, slots, enabled, diffs) 
         replicas=replicas,
         resources=resources,
         env=env_vars,
-        secret_env=profile.secrets,
+        secret_env=component_secrets(profile, comp),
         ports=ports,
         health=comp.health,
         depends_on=tuple(d for d in comp.depends_on if d in enabled),
@@ -184,7 +186,37 @@ def _workload(project, profile, comp, cp, env, ov, base, slots, enabled, diffs) 
         entrypoint=comp.entrypoint,
         user=comp.user,
         working_dir=comp.working_dir,
+        placement=cp.placement if cp else Placement(),
+        probes=dict(cp.probes) if cp else {},
+        service_account=cp.service_account if cp else None,
     )
+
+
+def _distinct_refs(workloads: dict[str, Workload]) -> list[SecretRef]:
+    seen: dict[tuple[str, str], SecretRef] = {}
+    for w in workloads.values():
+        for r in w.secret_env:
+            seen.setdefault((r.name, r.key), r)
+    return list(seen.values())
+
+
+def profile_secret_refs(profile: Profile) -> list[SecretRef]:
+    """Every distinct secret reference of the profile: the tenant's and each component's own."""
+    seen: dict[tuple[str, str, str], SecretRef] = {}
+    for r in (*profile.secrets, *(r for cp in profile.components.values() for r in cp.secrets)):
+        seen.setdefault((r.name, r.key, r.env), r)
+    return list(seen.values())
+
+
+def component_secrets(profile: Profile, comp: Component) -> tuple[SecretRef, ...]:
+    """What one component receives: app components get the tenant's secrets, every component its
+    own (``components.<name>.secrets``); a backing service gets only its own. On one env name the
+    component's own reference wins."""
+    cp = profile.components.get(comp.name)
+    own = cp.secrets if cp else ()
+    taken = {r.env for r in own}
+    shared = tuple(r for r in profile.secrets if r.env not in taken) if comp.role == "app" else ()
+    return shared + own
 
 
 def _res(r) -> str:  # type: ignore[no-untyped-def]

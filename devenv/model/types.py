@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Env = Literal["local", "prod"]
 Role = Literal["app", "service"]
@@ -144,6 +144,26 @@ class ComponentProfile:
     resources: Resources | None = None
     image: str | None = None  # pinned production reference: repo[:tag][@sha256:...]
     env: dict[str, str] = field(default_factory=dict)
+    placement: Placement = field(default_factory=lambda: Placement())
+    probes: dict[str, dict[str, Any]] = field(default_factory=dict)  # readiness/liveness/startup: k8s Probe
+    service_account: str | None = None
+    secrets: tuple[SecretRef, ...] = ()  # this component's own secret refs (besides the tenant's, for apps)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where production schedules one workload, beyond the tenant's node selector: its own node
+    selector (merged over the tenant's), tolerations and affinity, kept as Kubernetes writes them."""
+
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: tuple[dict[str, Any], ...] = ()
+    affinity: dict[str, Any] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.node_selector or self.tolerations or self.affinity)
+
+
+PROBE_KINDS = ("readiness", "liveness", "startup")
 
 
 @dataclass(frozen=True)
@@ -235,6 +255,9 @@ class Workload:
     entrypoint: tuple[str, ...] | None = None
     user: str | None = None
     working_dir: str | None = None
+    placement: Placement = field(default_factory=lambda: Placement())  # production's, per workload
+    probes: dict[str, dict[str, Any]] = field(default_factory=dict)  # production's probes, by kind
+    service_account: str | None = None
 
 
 @dataclass(frozen=True)

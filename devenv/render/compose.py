@@ -111,8 +111,16 @@ def depends_on(spec: TenantSpec, w: Workload) -> dict[str, dict[str, str]]:
     return out
 
 
+def env_file_for(secrets_env_file: str | dict[str, str] | None, w: Workload) -> str | None:
+    """A component's secrets file: per component (each gets only its own secrets), or one path
+    for all (older callers)."""
+    if not w.secret_env or not secrets_env_file:
+        return None
+    return secrets_env_file.get(w.name) if isinstance(secrets_env_file, dict) else secrets_env_file
+
+
 def service(project: Project, spec: TenantSpec, w: Workload, images: dict[str, str],
-            secrets_env_file: str | None, expose: bool) -> dict[str, Any]:
+            secrets_env_file: str | dict[str, str] | None, expose: bool) -> dict[str, Any]:
     svc: dict[str, Any] = {"image": image_for(w, images)}
     if w.build_image is not None:
         svc["pull_policy"] = "never"  # a content tag exists only locally; pulling it can only fail
@@ -126,8 +134,9 @@ def service(project: Project, spec: TenantSpec, w: Workload, images: dict[str, s
         svc["working_dir"] = escape(w.working_dir)
     if w.env:
         svc["environment"] = {k: escape(v) for k, v in sorted(w.env.items())}
-    if secrets_env_file and w.secret_env:
-        svc["env_file"] = [secrets_env_file]
+    env_file = env_file_for(secrets_env_file, w)
+    if env_file:
+        svc["env_file"] = [env_file]
     if w.ports:
         svc["ports"] = ports(w, expose)
     if w.health is not None:
@@ -155,12 +164,12 @@ def render_compose(
     project: Project,
     spec: TenantSpec,
     images: dict[str, str],
-    secrets_env_file: str | None = None,
+    secrets_env_file: str | dict[str, str] | None = None,
     expose: bool = False,
     fragments: Fragments | None = None,
 ) -> dict[str, Any]:
-    """The compose file for one tenant. ``secrets_env_file`` (a path compose can read) is referenced
-    by every service that needs secrets; ``None`` leaves secrets out entirely (printable output).
+    """The compose file for one tenant. ``secrets_env_file`` (component -> a path compose can read,
+    as ``secrets.write_env_files`` returns) is referenced by each service that needs secrets; ``None`` leaves secrets out entirely (printable output).
     ``fragments`` (from ``load_fragments``) are deep-merged last: a component's fragment into its
     service, ``override`` into the whole file."""
     doc: dict[str, Any] = {"name": spec.project, "services": {}}

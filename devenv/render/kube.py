@@ -35,6 +35,7 @@ from devenv.model.types import (
     LABEL_MANAGED,
     LABEL_PROJECT,
     LABEL_TENANT,
+    PROBE_KINDS,
     Health,
     Project,
     TenantSpec,
@@ -187,7 +188,21 @@ def run_as(user: str | None) -> dict[str, int]:
     return out
 
 
-def container(w: Workload, image: str) -> dict[str, Any]:
+def probes(w: Workload, prod: bool) -> dict[str, Any]:
+    """devenv.yaml's health check is the readiness probe; production's own probes (the profile's
+    ``probes``) replace it and add liveness/startup in ``render --env prod`` only: locally a
+    liveness probe would restart a container paused in a debugger."""
+    out: dict[str, Any] = {}
+    if w.health is not None:
+        out["readinessProbe"] = probe(w.health, w)
+    if prod:
+        for kind in PROBE_KINDS:
+            if kind in w.probes:
+                out[f"{kind}Probe"] = dict(w.probes[kind])
+    return out
+
+
+def container(w: Workload, image: str, prod: bool = False) -> dict[str, Any]:
     c: dict[str, Any] = {"name": w.name, "image": image, "imagePullPolicy": "IfNotPresent"}
     if w.entrypoint:
         c["command"] = list(w.entrypoint)
@@ -210,8 +225,7 @@ def container(w: Workload, image: str) -> dict[str, Any]:
         if w.resources.requests:
             res["requests"] = dict(sorted(w.resources.requests.items()))
         c["resources"] = res
-    if w.health is not None:
-        c["readinessProbe"] = probe(w.health, w)
+    c.update(probes(w, prod))
     if w.volumes:
         c["volumeMounts"] = [{"name": v.name, "mountPath": v.target} for v in w.volumes]
     return c
@@ -224,12 +238,29 @@ def image_for_env(spec: TenantSpec, w: Workload, images: dict[str, str]) -> str:
     return image_for(w, images)
 
 
+def placement(w: Workload) -> dict[str, Any]:
+    """Production's per-workload scheduling, as the profile keeps it (prod only: a local kind
+    cluster has none of production's node pools or taints)."""
+    out: dict[str, Any] = {}
+    if w.placement.tolerations:
+        out["tolerations"] = [dict(t) for t in w.placement.tolerations]
+    if w.placement.affinity:
+        out["affinity"] = dict(w.placement.affinity)
+    if w.service_account:
+        out["serviceAccountName"] = w.service_account
+    return out
+
+
 def deployment(project: Project, spec: TenantSpec, w: Workload, images: dict[str, str]) -> Manifest:
     labels = workload_labels(project, spec, w.name)
+    prod = spec.env == "prod"
     pod: dict[str, Any] = {}
-    if spec.node_selector:
-        pod["nodeSelector"] = dict(sorted(spec.node_selector.items()))
-    pod["containers"] = [container(w, image_for_env(spec, w, images))]
+    selector = {**spec.node_selector, **(w.placement.node_selector if prod else {})}
+    if selector:
+        pod["nodeSelector"] = dict(sorted(selector.items()))
+    if prod:
+        pod.update(placement(w))
+    pod["containers"] = [container(w, image_for_env(spec, w, images), prod)]
     if w.volumes:
         pod["volumes"] = [{"name": v.name, "persistentVolumeClaim": {"claimName": v.name}} for v in w.volumes]
     dspec: dict[str, Any] = {

@@ -38,10 +38,17 @@ def test_compose_stdout_is_yaml_and_writes_nothing(project: Project, sample: Pat
 def test_compose_references_env_file_once_written(project: Project, sample: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "-t", "acme", "--write-secrets")
-    env_file = secrets.env_file_path(sample, "acme")
+    env_file = secrets.component_env_file_path(sample, "acme", "web")
     assert code == 0 and env_file.is_file()
-    assert yaml.safe_load(out)["services"]["web"]["env_file"] == [str(env_file)]
+    services = yaml.safe_load(out)["services"]
+    assert services["web"]["env_file"] == [str(env_file)]
     assert "devpass" not in out
+    # each component's file holds only its own secrets: postgres its password, redis none
+    pg = secrets.component_env_file_path(sample, "acme", "postgres")
+    assert pg.read_text().splitlines() == ["DATABASE_PASSWORD=devpass"]
+    assert "PAYMENTS_API_KEY=" in env_file.read_text()
+    assert "env_file" not in services["redis"]
+    assert not secrets.component_env_file_path(sample, "acme", "redis").exists()
     _, again, err = run(capsys, "-t", "acme")  # the file exists now: referenced without the flag
     assert again == out and "secrets left out" not in err
 

@@ -45,7 +45,8 @@ def project(sample: Path) -> Project:
 @pytest.mark.parametrize("tenant", TENANTS)
 def test_compose_golden(project: Project, sample: Path, tenant: str, env: str) -> None:
     spec = resolve(project, tenant, env)  # type: ignore[arg-type]
-    env_file = f".devenv/{tenant}/secrets.env" if env == "local" else None
+    env_file = ({n: f".devenv/{tenant}/secrets/{n}.env" for n, w in spec.workloads.items() if w.secret_env}
+                if env == "local" else None)
     doc = render_compose(project, spec, fixed_images(project), secrets_env_file=env_file,
                          fragments=load_fragments(sample))
     check_golden(f"compose-{tenant}-{env}.yaml", dump(doc))

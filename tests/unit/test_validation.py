@@ -142,7 +142,7 @@ def test_cli_clean_project(shop: Path) -> None:
 def test_cli_strict_prints_warnings_and_exits_zero(shop: Path) -> None:
     done = run_cli(shop, "--strict")
     assert done.returncode == 0
-    assert "profiles/globex.yaml:36: rollout_strategy: warning: unknown key 'rollout_strategy'" in done.stdout
+    assert "profiles/globex.yaml:38: rollout_strategy: warning: unknown key 'rollout_strategy'" in done.stdout
     assert "0 error(s), 1 warning(s)" in done.stderr
 
 
