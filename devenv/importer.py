@@ -18,6 +18,7 @@ kubectl for the keys only, so the values never reach devenv at all.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ import yaml
 
 from devenv.errors import DevenvError
 from devenv.fsutil import atomic_write
+from devenv.model.dumpyaml import load_stream, read_text_bounded
+from devenv.model.k8sshape import check_object
 from devenv.model.types import App, Component
 from devenv.proc import Runner
 
@@ -37,7 +40,15 @@ Obj = dict[str, Any]
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # Env var names whose *inline* values are almost surely credentials; they are never imported.
-_SECRETISH = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)", re.IGNORECASE)
+_SECRETISH = re.compile(r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|"
+                        r"ACCESS_?KEY|AUTH_?KEY|(^|_)PASS($|_)|(^|_)PWD($|_)|(^|_)DSN($|_))", re.IGNORECASE)
+# Values that are credentials whatever their name: well-known key formats, a URL with a password.
+_KNOWN_KEYS = re.compile(r"^(sk|rk|pk)_(live|test)_|^gh[pousr]_[A-Za-z0-9]{20,}|^github_pat_|^AKIA[0-9A-Z]{16}$|"
+                         r"^xox[abposr]-|^glpat-|^AIza[0-9A-Za-z_-]{30,}|^eyJ[A-Za-z0-9_-]{8,}\.eyJ|-----BEGIN ")
+_URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@", re.IGNORECASE)
+# What the kubelet accepts as an env var name; a profile holds only shell-style names.
+_KUBELET_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_PROFILE_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 _TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -46,20 +57,69 @@ _TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 SECRET_KEYS_ITEM = '{{.metadata.name}}{{range $k, $v := .data}} {{$k}}{{end}}{{"\\n"}}'
 
 
+# --------------------------------------------------------------------------- credentials by shape
+
+
+def credential_reason(name: str, value: str) -> str | None:
+    """Why an inline env value is a credential, or ``None``: by its name, by a well-known key
+    format, by a password inside a URL, or by its shape (long, no spaces, mixed character classes
+    and high entropy, as generated keys and passwords are; hostnames, paths, versions and prose
+    are not)."""
+    if not value:
+        return None
+    if _SECRETISH.search(name):
+        return "its name says it is a credential"
+    if _KNOWN_KEYS.search(value):
+        return "it has the format of a well-known access key"
+    if _URL_PASSWORD.search(value):
+        return "it is a URL with a password in it"
+    if _random_looking(value):
+        return "its value looks generated (long, high entropy)"
+    return None
+
+
+def _random_looking(value: str) -> bool:
+    """Generated keys have a long alphanumeric run with digits and letters (or both cases) mixed
+    at high entropy; typed passwords mix all four character classes with digits inside words.
+    Image digests, hostnames, paths, versions and identifiers have neither."""
+    if len(value) < 12 or any(c.isspace() for c in value) or value.startswith(("/", "./")):
+        return False
+    if "://" in value or re.search(r"@sha256:[0-9a-f]{64}$", value):
+        return False
+    run = max(re.findall(r"[A-Za-z0-9]+", value) or [""], key=len)
+    digits, lower, upper = (bool(re.search(p, run)) for p in ("[0-9]", "[a-z]", "[A-Z]"))
+    if len(run) >= 16 and ((digits and (lower or upper) and _entropy(run) >= 3.5)
+                           or (lower and upper and _entropy(run) >= 3.9)):
+        return True
+    if re.fullmatch(r"[A-Za-z0-9+/=_-]{20,}", value) and re.search("[0-9]", value) and _entropy(value) >= 4.0:
+        return True  # base64 keys carry '/' and '+'
+    if "/" in value or len(value) > 64:
+        return False
+    classes = [bool(re.search(p, value)) for p in ("[a-z]", "[A-Z]", "[0-9]", "[^A-Za-z0-9]")]
+    return all(classes) and bool(re.search(r"[A-Za-z][0-9]+[A-Za-z]", value))
+
+
+def _entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
+    counts: dict[str, int] = {}
+    for c in value:
+        counts[c] = counts.get(c, 0) + 1
+    n = len(value)
+    return -sum(k / n * math.log2(k / n) for k in counts.values())
+
+
 # --------------------------------------------------------------------------- parsing the dump
 
 
 def parse_dump(text: str, source: str = "the dump") -> list[Obj]:
-    """Objects of a ``kubectl get -o yaml`` dump (a ``v1 List``) or of multi-document YAML, with
-    every Secret reduced to its name, type and key names before anything else sees it."""
-    try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise DevenvError(f"{source} is not valid YAML{where}",
-                          "save it with `kubectl get ... -o yaml > dump.yaml`") from None
-    return [sanitize(o) for o in _flatten(docs)]
+    """Objects of a ``kubectl get -o yaml`` dump (a ``v1 List``) or of multi-document YAML
+    (``helm template``, ``kubectl kustomize``), read with limits (``dumpyaml``), type-checked with
+    the dump's line (``k8sshape``), and with every Secret reduced to its name, type and key names
+    before anything else sees it."""
+    objects = list(_flatten(load_stream(text, source)))
+    for obj in objects:
+        check_object(obj, source)
+    return [sanitize(o) for o in objects]
 
 
 def _flatten(docs: Iterable[Any]) -> Iterator[Obj]:
@@ -154,12 +214,14 @@ def import_profile(tenant: str, objects: list[Obj], app: App, namespace: str | N
     digests = _pod_digests(by_kind["Pod"], workloads)
     doc: dict[str, Any] = {"tenant": tenant, "namespace": ns}
     doc["labels"] = _namespace_labels(by_kind["Namespace"], ns)
-    doc["node_selector"] = _node_selector(workloads, res.notes)
+    doc["node_selector"] = _node_selector(workloads)
     env, features, comp_env = _split_env(tenant, workloads, app)
-    doc["components"] = _components(workloads, app, comp_env, digests, res.notes)
+    shared = _shared_secrets(workloads, app)
+    doc["components"] = _components(workloads, app, comp_env, digests, res.notes,
+                                    (doc["node_selector"], shared))
     doc["env"] = env
     doc["features"] = features
-    doc["secrets"] = _secrets(workloads)
+    doc["secrets"] = _secret_docs({k: v for w in workloads for k, v in w.secret_env.items() if (k, v) in shared})
     doc["domains"] = _domains(by_kind["Ingress"])
     res.profile = {k: v for k, v in doc.items() if v or k in ("tenant", "namespace", "components")}
     res.ports = _ports(by_kind["Service"], workloads, app, res.notes)
@@ -256,7 +318,8 @@ def _component_name(tenant: str, ns: str, obj: Obj, app: App, notes: list[str]) 
     many charts set ``name`` to the application and ``component`` to the part."""
     labels = {**_labels(obj), **_template_labels(obj)}
     candidates = [labels.get("app.kubernetes.io/name"), labels.get("app.kubernetes.io/component"),
-                  _strip_prefix(_name(obj), (ns, f"tenant-{tenant}", tenant))]
+                  _strip_prefix(_name(obj), (labels.get("app.kubernetes.io/instance", ""), ns, f"tenant-{tenant}",
+                                             tenant))]
     names = [c for c in candidates if c]
     for c in names:
         if c in app.components:
@@ -305,12 +368,14 @@ def _container_env(comp: str, container: Obj, configmaps: dict[str, dict[str, st
     refs: dict[str, tuple[str, str]] = {}
 
     def put_value(k: str, v: str) -> None:
-        refs.pop(k, None)
-        values[k] = v
+        if _env_name_ok(comp, k, notes):
+            refs.pop(k, None)
+            values[k] = v
 
     def put_ref(k: str, secret: str, key: str) -> None:
-        values.pop(k, None)
-        refs[k] = (secret, key)
+        if _env_name_ok(comp, k, notes):
+            values.pop(k, None)
+            refs[k] = (secret, key)
 
     for src in container.get("envFrom") or []:
         prefix = str(src.get("prefix") or "")
@@ -329,11 +394,31 @@ def _container_env(comp: str, container: Obj, configmaps: dict[str, dict[str, st
                 put_ref(prefix + key, sec, key)
     for item in container.get("env") or []:
         _env_item(comp, item, configmaps, notes, put_value, put_ref)
-    for k in [k for k, v in values.items() if _SECRETISH.search(k) and v]:
-        del values[k]
-        notes.append(f"{comp}: env {k} has an inline value that looks like a credential; not imported "
-                     "(production should keep it in a Secret; locally set it in devenv.personal.yaml)")
+    drop_credentials(comp, values, notes)
     return values, refs
+
+
+def drop_credentials(comp: str, values: dict[str, str], notes: list[str]) -> None:
+    """Inline credentials never reach a profile or devenv.yaml: dropped, with a note."""
+    for k in list(values):
+        why = credential_reason(k, values[k])
+        if why:
+            del values[k]
+            notes.append(f"{comp}: env {k} has an inline value that looks like a credential ({why}); not imported "
+                         "(production should keep it in a Secret; locally set it in devenv.personal.yaml)")
+
+
+def _env_name_ok(comp: str, name: str, notes: list[str]) -> bool:
+    """Names the kubelet skips (it reports them as invalid) are skipped here too; names it accepts
+    but a shell cannot hold (``tls.crt`` from a Secret's keys) cannot live in a profile either."""
+    if _PROFILE_ENV_NAME.match(name):
+        return True
+    if not _KUBELET_ENV_NAME.match(name):
+        notes.append(f"{comp}: env {name!r} is not a valid variable name; the kubelet skips it, so it is skipped")
+    else:
+        notes.append(f"{comp}: env {name!r} is not a shell variable name (letters, digits, '_'); skipped, "
+                     "as a profile cannot hold it (read it from a mounted file instead)")
+    return False
 
 
 def _env_item(comp: str, item: Obj, configmaps: dict[str, dict[str, str]], notes: list[str],
@@ -356,22 +441,50 @@ def _env_item(comp: str, item: Obj, configmaps: dict[str, dict[str, str]], notes
         notes.append(f"{comp}: env {name} comes from {kind} (known only at run time); not imported")
 
 
-def _node_selector(workloads: list[_Workload], notes: list[str]) -> dict[str, str]:
-    """The Deployments' common node selector (StatefulSets only when there is no Deployment): a
-    profile holds one per tenant, so per-component differences are reported, not kept."""
-    pool = [w for w in workloads if w.obj.get("kind") == "Deployment"] or workloads
-    selectors = {w.component: {str(k): _str(v) for k, v in (_pod_spec(w.obj).get("nodeSelector") or {}).items()}
-                 for w in workloads}
+def _node_selector(workloads: list[_Workload]) -> dict[str, str]:
+    """The node selector every workload shares: the tenant's. What a workload adds is kept on its
+    component (``components.<name>.node_selector``), so production's per-workload pools survive."""
     common: dict[str, str] | None = None
-    for w in pool:
-        sel = selectors[w.component]
+    for w in workloads:
+        sel = _selector(w)
         common = dict(sel) if common is None else {k: v for k, v in common.items() if sel.get(k) == v}
-    common = dict(sorted((common or {}).items()))
-    for comp, sel in selectors.items():
-        if sel != common:
-            notes.append(f"{comp}: node selector {_fmt_map(sel)} differs from the tenant's common one "
-                         f"{_fmt_map(common)}; the profile keeps the common one")
-    return common
+    return dict(sorted((common or {}).items()))
+
+
+def _selector(w: _Workload) -> dict[str, str]:
+    return {str(k): _str(v) for k, v in (_pod_spec(w.obj).get("nodeSelector") or {}).items()}
+
+
+def plain(value: Any) -> Any:
+    """A copy as plain dicts, lists and scalars (what the YAML writer takes)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _placement_doc(w: _Workload, common: dict[str, str]) -> dict[str, Any]:
+    """Per-workload scheduling as production sets it: the node selector beyond the tenant's,
+    tolerations and affinity verbatim, production's probes and its service account."""
+    pod = _pod_spec(w.obj)
+    doc: dict[str, Any] = {}
+    own = {k: v for k, v in sorted(_selector(w).items()) if common.get(k) != v}
+    if own:
+        doc["node_selector"] = own
+    if pod.get("tolerations"):
+        doc["tolerations"] = [{k: _str(v) if k == "value" else v for k, v in plain(t).items()}
+                              for t in pod["tolerations"] if t]
+    if pod.get("affinity"):
+        doc["affinity"] = plain(pod["affinity"])
+    probes = {kind: plain(w.container[f"{kind}Probe"]) for kind in ("readiness", "liveness", "startup")
+              if w.container.get(f"{kind}Probe")}
+    if probes:
+        doc["probes"] = probes
+    account = pod.get("serviceAccountName")
+    if account and account != "default":
+        doc["service_account"] = str(account)
+    return doc
 
 
 def _fmt_map(d: dict[str, str]) -> str:
@@ -423,7 +536,8 @@ def _is_default(key: str, value: str, tenant: str, comps: list[Component]) -> bo
 
 
 def _components(workloads: list[_Workload], app: App, comp_env: dict[str, dict[str, str]],
-                digests: dict[str, str], notes: list[str]) -> dict[str, Any]:
+                digests: dict[str, str], notes: list[str],
+                tenant_wide: tuple[dict[str, str], set[tuple[str, tuple[str, str]]]]) -> dict[str, Any]:
     """One entry per devenv.yaml component, in its order. An app component the namespace does not
     run is ``enabled: false``; a backing service it does not run is left out (production may run
     it outside the cluster, and locally the app still needs it)."""
@@ -439,7 +553,12 @@ def _components(workloads: list[_Workload], app: App, comp_env: dict[str, dict[s
                 notes.append(f"{name}: backing service not running in the namespace (managed outside the "
                              "cluster?); left out, so local runs devenv.yaml's own")
             continue
-        out[name] = _component_doc(w, comp_env[name], digests.get(name), notes)
+        doc = _component_doc(w, comp_env[name], digests.get(name), notes)
+        doc.update(_placement_doc(w, tenant_wide[0]))
+        own = {k: v for k, v in w.secret_env.items() if comp.role != "app" or (k, v) not in tenant_wide[1]}
+        if own:
+            doc["secrets"] = _secret_docs(own)
+        out[name] = doc
     return out
 
 
@@ -493,13 +612,22 @@ def _image_digests(pod: Obj, container: str) -> set[str]:
     return out
 
 
-def _secrets(workloads: list[_Workload]) -> list[Any]:
-    """Secret references of every component, by env var; names and keys only."""
-    seen: dict[tuple[str, str, str], None] = {}
-    for w in workloads:
-        for env_name, (secret, key) in sorted(w.secret_env.items()):
-            seen[(secret, key, env_name)] = None
-    return [{"name": s, "key": k, "env": e} for s, k, e in sorted(seen, key=lambda t: (t[2], t[0], t[1]))]
+def _shared_secrets(workloads: list[_Workload], app: App) -> set[tuple[str, tuple[str, str]]]:
+    """Secret references every app component has (env var -> secret/key): the tenant's
+    ``secrets``. The rest, and every backing service's, stay on their component, so a backing
+    service gets only its own."""
+    apps = [w for w in workloads if app.components[w.component].role == "app"]
+    if not apps:
+        return set()
+    shared = set(apps[0].secret_env.items())
+    for w in apps[1:]:
+        shared &= set(w.secret_env.items())
+    return shared
+
+
+def _secret_docs(refs: dict[str, tuple[str, str]]) -> list[Any]:
+    """Secret references by env var; names and keys only."""
+    return [{"name": s, "key": k, "env": e} for e, (s, k) in sorted(refs.items())]
 
 
 def _domains(ingresses: list[Obj]) -> list[str]:
@@ -569,13 +697,19 @@ def _styled(profile: dict[str, Any]) -> dict[str, Any]:
     """A copy with the small maps (secret refs, requests, limits) marked for one-line style; the
     data stays plain dicts for callers of ``profile_from_objects``."""
     out = dict(profile)
-    out["components"] = {
-        name: {**c, "resources": {k: _Flow(v) for k, v in c["resources"].items()}} if "resources" in c else c
-        for name, c in (profile.get("components") or {}).items()
-    }
+    out["components"] = {name: _styled_component(c) for name, c in (profile.get("components") or {}).items()}
     if "secrets" in profile:
         out["secrets"] = [_Flow(s) for s in profile["secrets"]]
     return {k: out[k] for k in profile}
+
+
+def _styled_component(c: dict[str, Any]) -> dict[str, Any]:
+    out = dict(c)
+    if "resources" in c:
+        out["resources"] = {k: _Flow(v) for k, v in c["resources"].items()}
+    if "secrets" in c:
+        out["secrets"] = [_Flow(s) for s in c["secrets"]]
+    return out
 
 
 def strip_header(text: str) -> str:
@@ -634,11 +768,9 @@ def fetch_live(runner: Runner, context: str, namespace: str) -> tuple[list[Obj],
 
 
 def read_dump_file(path: Path) -> list[Obj]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DevenvError(f"cannot read {path}: {exc}", "pass the file `kubectl get ... -o yaml` wrote") from None
-    return parse_dump(text, str(path))
+    """A saved dump: a regular file under the size cap (a FIFO, a device or a directory is refused
+    before reading)."""
+    return parse_dump(read_text_bounded(path), str(path))
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -62,13 +62,17 @@ def test_bad_yaml_is_a_devenv_error() -> None:
 def test_profile_from_objects_shape(app: Any) -> None:
     doc = importer.profile_from_objects("acme", importer.parse_dump(DUMPS["acme"].read_text()), app)
     assert list(doc) == ["tenant", "namespace", "labels", "node_selector", "components", "env", "features",
-                         "secrets", "domains"]
+                         "domains"]  # no secret ref every app component shares: each keeps its own
     assert doc["labels"] == {"plan": "enterprise", "region": "eu-west-1"}  # kubernetes.io/* dropped
     assert doc["node_selector"] == {"devenv.dev/pool": "dedicated", "devenv.dev/tenant": "acme"}
     assert doc["features"] == {"bulk_export": True, "new_checkout": True}
     assert doc["env"] == {"SHOP_CURRENCY": "EUR", "SHOP_TITLE": "ACME Corporation"}  # devenv.yaml defaults left out
     assert doc["components"]["worker"]["env"] == {"WORKER_CONCURRENCY": "8"}  # configMapKeyRef resolved
     assert list(doc["components"]) == list(app.components)
+    comps = doc["components"]
+    assert comps["scheduler"]["node_selector"] == {"devenv.dev/cron": "true"}  # beyond the tenant's
+    assert "secrets" not in comps["scheduler"] and "secrets" not in comps["redis"]
+    assert comps["postgres"]["secrets"] == [{"name": "shop-db", "key": "password", "env": "POSTGRES_PASSWORD"}]
     assert doc["domains"] == ["acme.shop.example"]
 
 

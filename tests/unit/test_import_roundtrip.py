@@ -266,7 +266,9 @@ def test_no_secret_value_anywhere(imported: dict[str, Any]) -> None:
 def test_profile_keeps_secret_names_and_keys(imported: dict[str, Any]) -> None:
     tenant, root = imported["tenant"], imported["root"]
     project, _ = load_project(root)
-    refs = {(s.name, s.key, s.env) for s in project.profiles[tenant].secrets}
+    profile = project.profiles[tenant]
+    refs = {(s.name, s.key, s.env) for s in profile.secrets}
+    refs |= {(s.name, s.key, s.env) for cp in profile.components.values() for s in cp.secrets}
     if tenant == "acme":
         assert ("acme-smtp", "SMTP_PASSWORD", "SMTP_PASSWORD") in refs  # from envFrom secretRef
         assert ("acme-payments", "api-key", "PAYMENTS_API_KEY") in refs
@@ -288,7 +290,8 @@ def test_diff_names_each_difference_with_a_reason(imported: dict[str, Any]) -> N
     assert diffs[("web", "image")]["reason"].startswith("--dev")
     assert ("*", "domains") in diffs
     project, _ = load_project(root)
-    for s in project.profiles[tenant].secrets:
+    profile = project.profiles[tenant]
+    for s in (*profile.secrets, *(s for cp in profile.components.values() for s in cp.secrets)):
         assert ("*", f"secret {s.name}/{s.key}") in diffs
     table = cli(root, "diff", "-t", tenant)
     assert table.returncode == 0 and "REASON" in table.stdout and "local overlay: replicas" in table.stdout
