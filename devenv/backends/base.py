@@ -44,6 +44,9 @@ class SyncFile:
 
 class Backend(ABC):
     name: str = ""
+    #: Why this backend cannot snapshot, restore or load tenant data, in the user's words ("" = it can;
+    #: ``devenv.data`` then drives it). Declared here so commands never probe the backend's type.
+    data_unsupported: str = ""
 
     def __init__(self, project: Project, emit: Emit | None = None) -> None:
         self.project = project

@@ -122,6 +122,8 @@ class KindBackend(Backend):
     """Tenants as namespaces of the kind cluster ``devenv-<app>``."""
 
     name = "kind"
+    data_unsupported = ("the kind backend cannot snapshot, restore or load tenant data yet (copying PVCs "
+                        "through a helper pod is not built)")
 
     def __init__(self, project: Project, emit: Emit | None = None, runner: Runner = default_runner,
                  context: str | None = None, cluster_name: str | None = None) -> None:

@@ -16,7 +16,7 @@ LEVELS = {
     "errors": 0, "fsutil": 1, "proc": 1, "netutil": 1, "dockerclient": 1, "schema": 1, "lock": 2,
     "model": 2, "secrets": 3, "render": 3, "importer": 3,
     "build": 4, "watch": 4, "backends": 4, "adopt": 4,
-    "engine": 5, "commands": 6, "cli": 7,
+    "engine": 5, "data": 5, "commands": 6, "cli": 7,
 }
 
 
