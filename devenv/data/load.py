@@ -81,7 +81,8 @@ def load_dump(data: Any, tenant: str, file: str, mask_file: str | None = None, c
     container, user, db = postgres_component(data, tenant, component)
     fmt = dump_format(path)
     env = {"DEVENV_DECODE": DECODERS[fmt], "DEVENV_MASK_SQL": mask_sql(rules) if rules else "",
-           "DEVENV_PRE_SQL": CLEAN_SQL if clean else "", "DEVENV_PG_USER": user, "DEVENV_PG_DB": db}
+           "DEVENV_PRE_SQL": CLEAN_SQL if clean else "", "DEVENV_PG_USER": user, "DEVENV_PG_DB": db,
+           "PGOPTIONS": "-c client_min_messages=warning"}
     size = path.stat().st_size
     data.say(f"loading {path.name} ({fmt}, {_mb(size)}) into {tenant}/{container.labels.get('dev.devenv.component')}"
              f" database {db}" + (f", masking {len(rules)} column(s) inside it" if rules else ""))
