@@ -21,17 +21,36 @@ from devenv import __version__
 from devenv.errors import DevenvError
 
 
-def _command_modules() -> list[ModuleType]:
+def command_names() -> dict[str, str]:
+    """Command name -> module name (``import_`` is ``import``), found without importing any."""
     import devenv.commands as pkg
 
-    mods = []
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        if not info.name.startswith("_"):
-            mods.append(importlib.import_module(f"devenv.commands.{info.name}"))
-    return mods
+    names = sorted(i.name for i in pkgutil.iter_modules(pkg.__path__) if not i.name.startswith("_"))
+    return {n.rstrip("_"): n for n in names}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_modules(only: str | None = None) -> list[ModuleType]:
+    """The command modules to register: all of them, or only the one the command line names (a
+    command's module imports what it needs; ``devenv status`` must not pay for ``render``'s)."""
+    names = command_names()
+    chosen = [names[only]] if only in names else list(names.values())
+    return [importlib.import_module(f"devenv.commands.{n}") for n in chosen]
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names (skipping ``--root DIR``), or None (help, version, TUI)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--root":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="devenv",
         description="Run your production's tenants on a laptop. With no command: the terminal UI.",
@@ -40,14 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", type=Path, default=None,
                         help="the project directory (default: the nearest one with devenv.yaml)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for mod in _command_modules():
+    for mod in _command_modules(only):
         mod.add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(chosen_command(argv))
     args = parser.parse_args(argv)
     if args.root is not None:
         os.environ["DEVENV_ROOT"] = str(args.root.resolve())

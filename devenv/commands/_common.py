@@ -7,13 +7,13 @@ import sys
 from typing import Any
 
 from devenv.errors import DevenvError, Problem
-from devenv.model import load_project
+from devenv.model.loader import load_cached
 from devenv.model.types import Project
 
 
 def load(strict: bool = False, quiet: bool = False) -> Project:
-    """Load the project from --root/cwd; print warnings to stderr."""
-    project, warnings = load_project(strict=strict)
+    """Load the project from --root/cwd (through the validated-config cache); print warnings to stderr."""
+    project, warnings = load_cached(strict=strict)
     if not quiet:
         for w in warnings:
             print(f"devenv: {w}", file=sys.stderr)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devenv.errors import ConfigError, DevenvError, Problem
-from devenv.model.parse import parse_app, parse_overlays, parse_profile
 from devenv.model.types import Project
-from devenv.model.validate import duplicate_profile, validate_documents
-from devenv.model.yamlpos import Document, load_yaml
+
+if TYPE_CHECKING:  # YAML, the validator and the parser load on a full pass only (see load_cached)
+    from devenv.model.yamlpos import Document
 
 APP_FILE = "devenv.yaml"
 PROFILES_DIR = "profiles"
@@ -40,6 +41,9 @@ def rel(root: Path, file: Path) -> str:
 
 
 def read_documents(root: Path) -> tuple[Document | None, dict[str, Document], list[Document], list[Problem]]:
+    from devenv.model.validate import duplicate_profile
+    from devenv.model.yamlpos import load_yaml
+
     problems: list[Problem] = []
     app_doc, p = load_yaml(root / APP_FILE, rel(root, root / APP_FILE))
     problems += p
@@ -67,7 +71,10 @@ def read_documents(root: Path) -> tuple[Document | None, dict[str, Document], li
 
 def load_project(root: Path | None = None, strict: bool = False) -> tuple[Project, list[Problem]]:
     """Load and validate everything; return the project and its warnings, or raise ``ConfigError``."""
-    root = find_root(root) if root is None or not (Path(root) / APP_FILE).is_file() else Path(root).resolve()
+    from devenv.model.parse import parse_app, parse_overlays, parse_profile
+    from devenv.model.validate import validate_documents
+
+    root = project_root(root)
     app_doc, profile_docs, overlay_docs, problems = read_documents(root)
     problems += validate_documents(app_doc, profile_docs, overlay_docs, strict=strict)
     if any(p.severity == "error" for p in problems):
@@ -77,3 +84,23 @@ def load_project(root: Path | None = None, strict: bool = False) -> tuple[Projec
     profiles = {name: parse_profile(name, doc.data or {}, doc.file) for name, doc in sorted(profile_docs.items())}
     overlay = parse_overlays([(d.file, d.data or {}) for d in overlay_docs])
     return Project(app=app, profiles=profiles, overlay=overlay), problems
+
+
+def project_root(root: Path | None = None) -> Path:
+    return find_root(root) if root is None or not (Path(root) / APP_FILE).is_file() else Path(root).resolve()
+
+
+def load_cached(root: Path | None = None, strict: bool = False) -> tuple[Project, list[Problem]]:
+    """``load_project``, answered from ``.devenv/cache/`` while no input changed (``cache.py``):
+    what every command but ``validate`` loads with. The full pass still runs on any change and
+    always when the configuration has errors, so every problem is reported as before."""
+    from devenv.model import cache
+
+    root = project_root(root)
+    key = cache.fingerprint(root, strict)
+    hit = cache.read(root, key)
+    if hit is not None:
+        return hit
+    project, warnings = load_project(root, strict)
+    cache.write(root, key, project, warnings)
+    return project, warnings
