@@ -47,9 +47,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _with_synced(root: Path, rows: list[ComponentStatus]) -> list[ComponentStatus]:
-    """Mark the containers a live update synced files into (their image lags behind them)."""
+    """Mark the containers a live update synced files into (their image lags behind them). Where no
+    tenant has a live record (the usual case) the live-update machinery is not even imported."""
+    tenants = {r.tenant for r in rows}
+    if not any((root / ".devenv" / t / "live.json").is_file() for t in tenants):
+        return rows
     from devenv.engine.live import read_live, synced_note
 
-    records = {t: read_live(root, t) for t in {r.tenant for r in rows}}
+    records = {t: read_live(root, t) for t in tenants}
     return [dataclasses.replace(r, synced=note) if (note := synced_note(records[r.tenant].get(r.component), r.image))
             else r for r in rows]
