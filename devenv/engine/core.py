@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from devenv import dockerclient
-from devenv.backends.base import Backend, SyncFile
+from devenv.backends.base import Backend, ComponentStatus, SyncFile
+from devenv.engine import eventlog
 from devenv.engine.events import (
+    ComponentState,
     EngineHealth,
     Event,
     LogLine,
@@ -33,6 +35,7 @@ from devenv.model.types import Project, TenantSpec
 
 Subscriber = Callable[[Event], None]
 BuilderFactory = Callable[[Project, Callable[[Event], None]], Any]
+NEVER_STARTED = "never started"
 LOG_FLUSH = 0.05  # seconds: log lines reach subscribers in batches, not one call per line
 
 
@@ -56,7 +59,8 @@ class Engine:
         self.timeout = timeout
         self.specs: dict[str, TenantSpec] = specs or {t: resolve(project, t, "local") for t in tenants}
         self.images: dict[str, str] = {}
-        self.state = State(app=project.app.name, backend=backend.name)
+        self.state = State(app=project.app.name, backend=backend.name,
+                           timeline=eventlog.history(project.app.root))  # the recent past, from the log
         self._subs: list[Subscriber] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._logbuf: list[LogLine] = []
@@ -72,6 +76,7 @@ class Engine:
         self._build_client_lock = threading.Lock()
         self._build_lock: asyncio.Lock | None = None  # one build at a time (live updates build behind)
         self._tails: Any = None  # Dockerfile tails for inferred live updates (engine.live)
+        self._starting: dict[str, dict[Path, Any]] = {}  # tenant coming up -> saves waiting for it
         backend.emit = self.emit
 
     # -- events -----------------------------------------------------------------------------
@@ -96,6 +101,9 @@ class Engine:
                 if not isinstance(ev, Timeline):
                     self._dispatch(Timeline(kind="warn", message=f"a subscriber failed: {exc!r}"))
 
+    def _mask(self, text: str) -> str:
+        return self._masker.mask(text) if self._masker else text
+
     def _log_sink(self, tenant: str, component: str, line: str) -> None:
         masked = self._masker.mask(line) if self._masker else line
         with self._loglock:
@@ -111,26 +119,50 @@ class Engine:
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self, up: bool = True) -> None:
-        """Check the backend, build, bring every tenant up, then follow and watch."""
+        """Check the backend, start watching, build, bring every tenant up, then follow.
+
+        The observer starts before the first build: a save made while images build, containers
+        start or health checks wait is queued for the tenant and applied once it is up (see
+        ``_catch_up``), never lost."""
         self._loop = asyncio.get_running_loop()
         self._ensure_executor()
         self._tasks.append(asyncio.create_task(self._flush_logs()))
         self._masker = _masker(self.project, list(self.specs.values()))
+        self.subscribe(eventlog.EventLog(self.project.app.root, mask=self._mask))
         try:
             await asyncio.to_thread(self.backend.check)
         except DevenvError as exc:
             self.emit(EngineHealth(ok=False, detail=exc.message))
             raise
         self.emit(EngineHealth(ok=True))
-        for t in self.tenants:
-            self.emit(TenantState(tenant=t, state="stopped"))
+        await self._announce_tenants()
+        if up:
+            self._starting.update({t: {} for t in self.tenants})
+        if self.watch_enabled:
+            await self.start_watching()
         if up:
             await self.up(self.tenants)
         else:
             self.images = await asyncio.to_thread(_current_tags, self.project)
         self._start_monitor()
-        if self.watch_enabled:
-            await self.start_watching()
+        if self.watch_enabled and not up:
+            await self.initial_sync()
+
+    async def _announce_tenants(self) -> None:
+        """Every tenant of the project enters the state: running, stopped, or never started
+        (so a frontend can offer to start any of them)."""
+        rows, kept = await asyncio.to_thread(_presence, self.backend)
+        seen: dict[str, list[Any]] = {}
+        for row in rows:
+            seen.setdefault(row.tenant, []).append(row)
+        for t in dict.fromkeys([*self.tenants, *self.project.profiles]):
+            comps = seen.get(t, [])
+            running = any(r.state in ("running", "healthy", "starting", "unhealthy") for r in comps)
+            detail = "" if comps else ("data kept" if t in kept else NEVER_STARTED)
+            for r in comps:
+                self.emit(ComponentState(tenant=t, component=r.component, state=_component_word(r.state),
+                                         health="" if r.health == "none" else r.health, image=r.image, url=r.url))
+            self.emit(TenantState(tenant=t, state="up" if running else "stopped", detail=detail))
 
     def _ensure_executor(self) -> None:
         """Blocking work runs in the loop's default thread pool, and a redeploy holds a thread until
@@ -158,14 +190,24 @@ class Engine:
         self._tasks.clear()
 
     async def up(self, tenants: list[str]) -> None:
-        """Build what the tenants need, then start them side by side, waiting for health."""
+        """Build what the tenants need, then start them side by side, waiting for health.
+
+        Any tenant of the project may be named (the TUI starts ones the session did not); it joins
+        the session. Saves made until a tenant is up wait for it (``_starting``)."""
         for t in tenants:
-            self.specs.setdefault(t, resolve(self.project, t, "local"))
+            if t not in self.specs:
+                self.specs[t] = resolve(self.project, t, "local")
+                self._masker = _masker(self.project, list(self.specs.values()))
+            if t not in self.tenants:
+                self.tenants.append(t)
+            self._starting.setdefault(t, {})
             self.emit(TenantState(tenant=t, state="building"))
         t0 = time.perf_counter()
         try:
             await self._build_for(tenants)
         except BuildError as exc:
+            for t in tenants:
+                self._starting.pop(t, None)
             self._fail(f"build of {exc.image} failed: {exc.message.splitlines()[0]}", exc.log_tail, tenants,
                        component=exc.image)
             raise
@@ -182,21 +224,25 @@ class Engine:
         spec = self.specs[tenant]
         try:
             await asyncio.to_thread(self.backend.up, spec, self.images, True, self.timeout)
-        except DevenvError as exc:
-            self.emit(TenantState(tenant=tenant, state="degraded", detail=exc.message.splitlines()[0]))
-            self._fail(exc.message.splitlines()[0], tuple(exc.message.splitlines()[1:]), [tenant])
+        except BaseException as exc:
+            self._starting.pop(tenant, None)
+            if isinstance(exc, DevenvError):
+                self.emit(TenantState(tenant=tenant, state="degraded", detail=exc.message.splitlines()[0]))
+                self._fail(exc.message.splitlines()[0], tuple(exc.message.splitlines()[1:]), [tenant])
             raise
         if self._monitor is not None:
             self._monitor.tenants.add(tenant)
         urls = [u for c in spec.workloads if (u := self.url(tenant, c))]
         self.emit(TenantState(tenant=tenant, state="up", detail=" ".join(urls)))
+        try:
+            await self._catch_up(tenant)
+        except Exception as exc:  # the tenant is up; the next save retries
+            self._fail(f"applying the changes saved while {tenant} started failed: {exc}", (), [tenant])
 
     async def down(self, tenant: str, volumes: bool = False) -> None:
         self.emit(TenantState(tenant=tenant, state="stopping"))
         await asyncio.to_thread(self.backend.down, tenant, volumes)
         for comp in self.specs[tenant].workloads if tenant in self.specs else ():
-            from devenv.engine.events import ComponentState
-
             self.emit(ComponentState(tenant=tenant, component=comp, state="stopped"))
         self.emit(TenantState(tenant=tenant, state="stopped"))
         self.emit(Timeline(kind="down", message="down" + (" (volumes removed)" if volumes else " (data kept)"),
@@ -304,31 +350,63 @@ class Engine:
         if warning:
             self.emit(Timeline(kind="warn", message=warning))
         self._tasks.append(asyncio.create_task(self._apply_batches()))
-        await self.initial_sync()
         self.emit(WatchStatus(watching=True, files=files))
 
     async def initial_sync(self) -> None:
-        """Edits made while devenv was stopped reach the containers before watching begins."""
+        """Edits made while devenv was stopped reach the running containers (``devenv watch``)."""
+        for tenant in sorted(self._active()):
+            self._starting.setdefault(tenant, {})
+            await self._catch_up(tenant, "while devenv was stopped")
+
+    async def _catch_up(self, tenant: str, when: str = "") -> None:
+        """Bring a tenant that just came up to the files as they are now: the saves queued while
+        it built, started and waited for health, plus any file that differs from what its
+        containers run (compared with content tags computed now, not before the build)."""
+        pending = self._starting.pop(tenant, None)
+        if pending is None or not self.watch_enabled:
+            return
+        changes = {**await self._stale_files(tenant), **pending}
+        if not changes:
+            return
+        from devenv.watch.mapping import plan_changes
+
+        plan = plan_changes(self.project.app, [self.specs[tenant]], changes, is_ignored=self._ignore)
+        if plan.empty:
+            return
+        self.emit(Timeline(kind="info", tenants=(tenant,), detail=tuple(str(p) for p in sorted(changes)),
+                           message=f"{len(changes)} file(s) changed {when or 'while it started'}; applying"))
+        for action in plan.syncs:
+            await self._sync(action)
+        if plan.rebuilds:
+            await self._rebuild_and_redeploy(dict(plan.rebuilds), only={tenant})
+
+    async def _stale_files(self, tenant: str) -> dict[Path, Any]:
+        """Inputs changed since the tenant's running images were built, for each component whose
+        running image is not the content tag of today's files."""
         from devenv.watch.initial import changed_since
         from devenv.watch.mapping import image_chain
 
+        current = await asyncio.to_thread(_current_tags, self.project)
+        spec = self.specs[tenant]
         changes: dict[Path, Any] = {}
-        for spec in self.specs.values():
-            for comp, w in spec.workloads.items():
-                if not w.build_image:
-                    continue
-                running = await asyncio.to_thread(_running_image, self.backend, spec.name, comp)
-                if running and running == self.images.get(w.build_image):
-                    continue  # content-addressed: that image holds exactly today's files
-                since = await asyncio.to_thread(_image_created, self.backend, spec.name, comp)
-                if since is None:
-                    continue
-                for image in image_chain(self.project.app, w.build_image):  # the base chain too
-                    for p in await asyncio.to_thread(changed_since, self.project.app, image, since):
-                        changes[p] = "modified"
-        if changes:
-            self.emit(Timeline(kind="info", message=f"{len(changes)} file(s) changed while devenv was stopped; applying"))
-            await self.apply_changes(changes)
+        for comp, w in spec.workloads.items():
+            if not w.build_image:
+                continue
+            running = await asyncio.to_thread(_running_image, self.backend, tenant, comp)
+            if running and running == current.get(w.build_image):
+                continue  # content-addressed: that image holds exactly today's files
+            since = await asyncio.to_thread(_image_created, self.backend, tenant, comp)
+            if since is None:
+                continue
+            for image in image_chain(self.project.app, w.build_image):  # the base chain too
+                for p in await asyncio.to_thread(changed_since, self.project.app, image, since):
+                    changes[p] = "modified"
+        return changes
+
+    def _active(self) -> set[str]:
+        """The tenants the inner loop acts on: up (or degraded) and not still starting."""
+        return {t for t in self.specs if t not in self._starting
+                and (v := self.state.tenants.get(t)) is not None and v.state in ("up", "degraded")}
 
     async def _apply_batches(self) -> None:
         assert self._batches is not None
@@ -342,14 +420,20 @@ class Engine:
                 self._fail(f"applying changes failed: {exc}", (), list(self.specs))
 
     async def apply_changes(self, changes: dict[Path, Any]) -> None:
+        """Act on a batch for the tenants that are up; tenants still starting keep it for later."""
         from devenv.watch.mapping import plan_changes
 
         if self._tails is None:
             from devenv.engine.live import DockerfileTails
 
             self._tails = DockerfileTails()
-        plan = plan_changes(self.project.app, list(self.specs.values()), changes, is_ignored=self._ignore,
-                            tail_of=self._tails)
+        for pending in self._starting.values():
+            pending.update(changes)
+        active = self._active()
+        if not active:
+            return
+        specs = [s for t, s in self.specs.items() if t in active]
+        plan = plan_changes(self.project.app, specs, changes, is_ignored=self._ignore, tail_of=self._tails)
         if plan.empty:
             why = "; ".join(f"{p.name}: {r}" for p, r in plan.ignored[:3])
             self.emit(Timeline(kind="info", message=f"{len(plan.ignored)} change(s) ignored ({why})",
@@ -379,6 +463,7 @@ class Engine:
                f"synced {len(files)} file(s) [{names}] by rule {action.rule.path} -> {action.rule.target}{then}")
         self.emit(Timeline(
             kind="sync", component=action.component, tenants=tuple(action.tenants), cost_ms=ms, message=how,
+            files=tuple(self._relpath(s or d) for s, d in action.files),
             detail=tuple(f"{s or '(deleted)'} -> {d}" for s, d in action.files)))
 
     async def _build_behind(self, reasons: dict[str, str], syncs: list[Any]) -> None:
@@ -418,10 +503,14 @@ class Engine:
         if action.then_restart:
             await asyncio.to_thread(self.backend.restart, tenant, action.component)
 
-    async def _rebuild_and_redeploy(self, reasons: dict[str, str], force: bool = False) -> None:
+    async def _rebuild_and_redeploy(self, reasons: dict[str, str], force: bool = False,
+                                    only: set[str] | None = None) -> None:
+        """Rebuild ``reasons``' images, then redeploy the active tenants running them. With
+        ``only`` (a tenant catching up), those tenants' components are redeployed whenever they
+        run another image than the one just built, even if another tenant's rebuild made it."""
         t0 = time.perf_counter()
         before = dict(self.images)
-        affected = self._tenants_using(set(reasons))
+        affected = self._tenants_using(set(reasons)) & (only if only is not None else self._active())
         why = "; ".join(f"{img}: {r}" for img, r in sorted(reasons.items()))
         self.emit(Timeline(kind="rebuild", message=f"{why} -> rebuilding {', '.join(sorted(reasons))}; "
                            f"{len(affected)} tenant(s) to redeploy", tenants=tuple(sorted(affected))))
@@ -432,6 +521,8 @@ class Engine:
                        exc.log_tail, sorted(affected), component=exc.image)
             return
         changed = {k for k, v in self.images.items() if before.get(k) != v} | (set(reasons) if force else set())
+        if only is not None:
+            changed |= await asyncio.to_thread(self._stale_images, affected, set(reasons))
         if not changed:
             self.emit(Timeline(kind="info", message="no image changed (their content tags were already built); "
                                "nothing to redeploy", cost_ms=(time.perf_counter() - t0) * 1000))
@@ -456,6 +547,18 @@ class Engine:
         self.emit(Timeline(kind="redeploy", message="redeployed on the new image", component=", ".join(comps),
                            tenants=(tenant,), cost_ms=(time.perf_counter() - t0) * 1000))
 
+    def _stale_images(self, tenants: set[str], images: set[str]) -> set[str]:
+        """Of ``images``, those some component of ``tenants`` runs in another version than built."""
+        return {w.build_image for t in tenants for c, w in self.specs[t].workloads.items()
+                if w.build_image in images and _running_image(self.backend, t, c) != self.images.get(w.build_image)}
+
+    def _relpath(self, path: str) -> str:
+        """A host path as the user knows it: relative to the project's root when under it."""
+        try:
+            return Path(path).relative_to(self.project.app.root).as_posix()
+        except ValueError:
+            return path
+
     def _tenants_using(self, images: set[str]) -> set[str]:
         return {t for t, s in self.specs.items() if any(w.build_image in images for w in s.workloads.values())}
 
@@ -470,6 +573,23 @@ def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
 def _image_created(backend: Backend, tenant: str, comp: str) -> float | None:
     fn = getattr(backend, "image_created", None)
     return fn(tenant, comp) if fn else None
+
+
+def _presence(backend: Backend) -> tuple[list[ComponentStatus], set[str]]:
+    """Every component the backend runs for this project, and the tenants whose data outlived
+    their containers; nothing when the backend cannot say."""
+    try:
+        rows = backend.status()
+        kept: list[str] = getattr(backend, "tenants_with_volumes", lambda: [])()
+    except Exception:  # a frontend still lists every tenant, only without their state
+        return [], set()
+    return rows, set(kept)
+
+
+def _component_word(state: str) -> Any:
+    """A backend status word as a component state (``exited`` and friends read "stopped")."""
+    known = ("pending", "building", "starting", "running", "healthy", "unhealthy", "crashed", "stopped")
+    return state if state in known else "stopped"
 
 
 def _running_image(backend: Backend, tenant: str, comp: str) -> str:
