@@ -98,6 +98,7 @@ class Timeline(Event):
     tenants: tuple[str, ...] = ()
     cost_ms: float | None = None
     detail: tuple[str, ...] = ()  # full log tail or file list, shown on demand
+    files: tuple[str, ...] = ()  # the project-relative files the action was about (a sync's files)
 
     def text(self) -> str:
         """The plain sentence: ``web (acme, globex): synced 2 file(s) ... in 41 ms``. ``message``
