@@ -294,6 +294,10 @@ class DevenvApp(App[int]):
         following = self.logs.toggle_follow()
         self.notify("following the logs" if following else "log follow paused", timeout=2)
 
+    def action_raw_logs(self) -> None:
+        raw = self.logs.toggle_raw()
+        self.notify("raw log lines" if raw else "structured log lines", timeout=2)
+
     def action_filter(self) -> None:
         self.logs.show_filter_input()
 

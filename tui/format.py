@@ -7,8 +7,12 @@ which Textual honours by rendering monochrome).
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import Any
 from urllib.parse import urlparse
 
 from rich.text import Text
@@ -159,7 +163,7 @@ def tenant_label(state: State, tenant: str, selected: bool) -> Text:
     if name == "up" and total and ready < total:
         symbol, word, style = TENANT_STATES["degraded"]
     text = Text(SELECTED_MARK if selected else UNSELECTED_MARK, "bold")
-    text.append(tenant, "bold")
+    text.append(tenant, "dim" if name == "stopped" else "bold")  # not running: dim, and says so
     text.append("  ")
     text.append(f"{symbol} {word}", style)
     if total:
@@ -195,3 +199,82 @@ def log_prefix(ts: float, tenant: str, component: str, width: int, with_tenant: 
                tz: tzinfo | None = None) -> str:
     who = f"{tenant}/{component}" if with_tenant else component
     return f"{hhmmss(ts, tz)} {who.ljust(width)} "
+
+
+# -- structured (JSON) log lines ------------------------------------------------------------------
+
+TS_KEYS = ("ts", "time", "timestamp", "@timestamp", "asctime", "t")
+LEVEL_KEYS = ("level", "lvl", "severity", "levelname", "log.level")
+MESSAGE_KEYS = ("msg", "message", "event", "text")
+LEVEL_WORDS = {"warning": "WARN", "critical": "CRIT", "fatal": "FATAL", "information": "INFO"}
+
+
+@dataclass(frozen=True)
+class Structured:
+    """A JSON log line taken apart: the app's own time (when it has one), level, message and the
+    remaining fields, in the line's order."""
+
+    ts: float | None
+    level: str
+    message: str
+    fields: tuple[tuple[str, str], ...]
+
+
+def parse_structured(line: str) -> Structured | None:
+    """The parts of a JSON object line, or None for any other line (shown as it is)."""
+    text = line.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    ts_key, ts = _first(obj, TS_KEYS, _epoch)
+    level_key, level = _first(obj, LEVEL_KEYS, lambda v: str(v) if isinstance(v, str | int) else None)
+    msg_key, message = _first(obj, MESSAGE_KEYS, lambda v: v if isinstance(v, str) else None)
+    rest = tuple((k, _value(v)) for k, v in obj.items() if k not in (ts_key, level_key, msg_key))
+    return Structured(ts, _level_word(level or ""), message or "", rest)
+
+
+def _first(obj: dict[str, Any], keys: tuple[str, ...], conv: Callable[[Any], Any]) -> tuple[str | None, Any]:
+    for key in keys:
+        if key in obj and (value := conv(obj[key])) is not None:
+            return key, value
+    return None, None
+
+
+def _epoch(value: Any) -> float | None:
+    """ISO-8601 text or epoch seconds/milliseconds as epoch seconds; None when it is neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) / 1000 if value > 1e11 else float(value)
+    if isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return dt.timestamp()
+    return None
+
+
+def _level_word(level: str) -> str:
+    word = level.strip().lower()
+    return LEVEL_WORDS.get(word, word.upper()[:5])
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, str):
+        return json.dumps(v) if (not v or any(c.isspace() or c in "\"=" for c in v)) else v
+    return json.dumps(v, separators=(",", ":"), default=str)
+
+
+def structured_text(s: Structured, known: dict[str, str] | None = None) -> str:
+    """``INFO  job done id=812 ms=140``; fields repeating what the prefix already says
+    (``known``: tenant, component) are left out."""
+    known = known or {}
+    pairs = " ".join(f"{k}={v}" for k, v in s.fields if known.get(k) != v)
+    head = f"{s.level:<5} " if s.level else ""
+    return f"{head}{s.message}{' ' + pairs if pairs else ''}".rstrip()

@@ -36,6 +36,8 @@ KEYS: tuple[Key, ...] = (
     Key("o", "open", "open", "Open the selected component's URL in the browser (also copied)"),
     Key("l", "focus_logs", "logs", "Focus the log pane"),
     Key("f", "follow", "follow", "Follow the end of the logs on/off"),
+    Key("j", "raw_logs", "raw", "Show JSON log lines as written (raw) or as level, message, key=value",
+        show=False),
     Key("slash", "filter", "filter", "Filter the logs: a regex, or plain text if it is not one", display="/"),
     Key("t", "next_tenant", "tenants", "Jump to the next tenant"),
     Key("space", "", "select", "Mark or unmark the highlighted tenant or component; the logs show all "

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Log
 
-from tui.format import log_prefix
+from tui.format import log_prefix, parse_structured, structured_text
 from tui.logstore import LogRecord, LogStore, Matcher, Scope, compile_filter
 
 VIEW_LINES = 10_000
@@ -51,6 +51,7 @@ class LogPane(Vertical):
         self.scope = Scope()
         self.pattern = ""
         self.follow = True
+        self.raw = False  # JSON lines as the app wrote them, instead of level, message, key=value
         self._match: Matcher | None = None
         self.view_lines = min(VIEW_LINES, store.total)
 
@@ -86,6 +87,11 @@ class LogPane(Vertical):
         self._retitle()
         return self.follow
 
+    def toggle_raw(self) -> bool:
+        self.raw = not self.raw
+        self.rerender()
+        return self.raw
+
     def rerender(self) -> None:
         """Rebuild the view from the store (scope or filter changed): one clear, one write."""
         log = self.log_widget
@@ -105,9 +111,18 @@ class LogPane(Vertical):
             return
         many = len(self.scope.tenant_names()) > 1
         width = self._prefix_width(many)
-        tz = self.tz
-        lines = [log_prefix(r.ts, r.tenant, r.component, width, many, tz) + r.line for r in records]
+        lines = [self._line(r, width, many) for r in records]
         self.log_widget.write_lines(lines, scroll_end=self.follow)
+
+    def _line(self, r: LogRecord, width: int, many: bool) -> str:
+        """One timestamp (the app's own when its JSON line has one), who said it, then the line:
+        a JSON line as level, message and key=value pairs unless the raw view is on."""
+        parsed = None if self.raw else parse_structured(r.line)
+        if parsed is None:
+            return log_prefix(r.ts, r.tenant, r.component, width, many, self.tz) + r.line
+        known = {"tenant": r.tenant, "component": r.component}
+        return (log_prefix(parsed.ts or r.ts, r.tenant, r.component, width, many, self.tz)
+                + structured_text(parsed, known))
 
     def _prefix_width(self, many: bool) -> int:
         """One width for every component in scope, so columns line up across batches."""
@@ -117,6 +132,7 @@ class LogPane(Vertical):
     def _retitle(self) -> None:
         title = f"logs: {scope_title(self.scope)}"
         title += "  (follow)" if self.follow else "  (paused)"
+        title += "  (raw)" if self.raw else ""
         if self.pattern:
             title += f"  / filter: {self.pattern}"
         self.border_title = title

@@ -81,6 +81,16 @@ class TenantTree(Tree[Target]):
             view = self._state.components.get(key) or ComponentView(*key)
             node.set_label(component_label(self._state, view, self._is_marked(key), width))
 
+        self.call_after_refresh(self._fit_width)
+
+    def _fit_width(self) -> None:
+        """The tree is as wide as its widest line (plus border and scrollbar), within the CSS
+        min/max: a short project leaves the logs the room, a long name is not cut."""
+        scrollbar = 1 if self.virtual_size.height > self.size.height else 0
+        want = self.virtual_size.width + 2 + scrollbar
+        if self.styles.width is None or self.styles.width.value != want:
+            self.styles.width = want
+
     def _is_marked(self, key: Key) -> bool:
         return key in self.marked or key[0] in self.marked_tenants
 
