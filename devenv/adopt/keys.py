@@ -53,8 +53,10 @@ def _add_port(r: ServiceReader, svc: Service, spec: parts.PortSpec, where: tuple
         port["http"] = True
     listed.append(port)
     r.port_count += 1
-    if spec.published:
-        r.note(svc.key(*where), f"host port becomes devenv's per-tenant port on 127.0.0.1 (container port {spec.container})")
+    if spec.published and not svc.noted_ports:
+        svc.noted_ports = True
+        r.note(svc.key(*where), "published host ports become devenv's per-tenant ports on 127.0.0.1 (tenants never "
+                                "collide; `devenv status` shows them)")
 
 
 def _expose(r: ServiceReader, svc: Service, value: Any) -> None:

@@ -107,10 +107,11 @@ def add_secret(r: ServiceReader, svc: Service, source: str, where: Where) -> Non
     name = dns_name(source).replace("--", "-")
     env = re.sub(r"[^A-Za-z0-9_]", "_", source).upper()
     env = env if re.match(r"^[A-Za-z_]", env) else f"SECRET_{env}"
-    if not any(s["name"] == name for s in r.secrets):
-        r.secrets.append({"name": name, "key": "value", "env": env})
-        _secret_value(r, source, name, spec)
-    r.note(svc.key(*where), f"secret '{source}' reaches the app's components as env {env} (compose mounts it at "
+    if any(s["name"] == name for s in r.secrets):
+        return
+    r.secrets.append({"name": name, "key": "value", "env": env})
+    _secret_value(r, source, name, spec)
+    r.note(svc.key(*where), f"secret '{source}' reaches the containers as env {env} (compose mounts it at "
                             f"/run/secrets/{source}; an app that reads that file needs the variable instead)")
 
 

@@ -50,9 +50,19 @@ class Adopted:
         self.errors.append(Problem(file, line, key, message, hint))
 
     def check(self) -> None:
-        """Raise one ``ConfigError`` naming every refused input."""
+        """Raise one error naming every refused input, each with its file, line, key and fix."""
         if self.errors:
-            raise ConfigError(self.errors)
+            raise AdoptError(self.errors)
+
+
+class AdoptError(ConfigError):
+    """The foreign input has problems init cannot decide for the user; all of them are listed."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems)
+        self.message = (f"{len(problems)} problem(s) in the input; nothing was written:\n"
+                        + "\n".join(f"  {p}" for p in problems))
+        self.hint = "fix those lines and run devenv init again"
 
 
 def dns_name(text: str) -> str:

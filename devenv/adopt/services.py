@@ -107,6 +107,7 @@ class Service:
     out: dict[str, Any] = field(default_factory=dict)
     built: bool = False
     context: Path | None = None
+    noted_ports: bool = False
 
     def key(self, *path: str | int) -> KeyPath:
         return ("services", self.name, *path)

@@ -75,9 +75,9 @@ def finish(adopted, root: Path, args: argparse.Namespace, command: str) -> int: 
     """The shared tail of every source: notes on stderr, refusals, validation, then write."""
     from devenv.adopt.write import project_files, refuse_invalid, write_files
 
+    adopted.check()
     for note in sorted(adopted.notes, key=lambda n: (n.file, n.line or 0)):
         print(f"devenv: init: {note}", file=sys.stderr)
-    adopted.check()
     files = project_files(adopted, command)
     refuse_invalid(root, adopted.tenant, files)
     if args.dry_run:
