@@ -142,7 +142,7 @@ def component_label(state: State, comp: ComponentView, selected: bool, name_widt
     if status is not None and not (build and build.status == "failed" and still_up):
         return text.append_text(status)
     symbol, word, style = COMPONENT_STATES.get(comp.state, ("?", comp.state, ""))
-    text.append(f"{symbol} {word}".ljust(10), style)
+    text.append(f"{symbol} {word}".ljust(11), style)  # "… starting" is 10: keep a space before the port
     text.append(port_of(comp.url).ljust(7))
     text.append(short_tag(comp.image), "dim")
     if build and build.status == "cached":

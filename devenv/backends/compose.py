@@ -7,6 +7,7 @@ Every lookup filters on devenv's labels, so nothing devenv did not create is eve
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import tarfile
@@ -521,11 +522,20 @@ def _who_holds(port: int) -> str:
     return f" (held by {who})" if who else ""
 
 
+WATCHED_ACTIONS = ("start", "die", "stop", "restart", "kill", "oom", "destroy", "pause", "unpause")
+
+
 class Monitor:
-    """One thread per engine: every second, list the project's containers, emit each component's
-    state change (crashes and restarts included), follow the logs of every new container, and
-    notice the engine going away and coming back. Polling the engine once a second costs one API
-    call; it replaces an event stream that would die with the engine anyway."""
+    """One thread per engine following the engine's own event stream (``docker events`` filtered by
+    the project's label): a container's ``start``, ``die`` or ``health_status`` re-reads that one
+    component (one list call) and emits its state change at once (crashes and restarts included),
+    and a container that starts gets its logs followed. An idle session costs nothing: no call is
+    made until the engine reports something. The health checks' ``exec_*`` events are dropped
+    without a call.
+
+    When the stream drops (the engine went away or restarted), the monitor says so once and falls
+    back to a slow poll: every ``interval`` it tries a full read of the project's containers, and
+    once that works it catches up (states, new containers) and returns to the stream."""
 
     def __init__(self, backend: ComposeBackend, tenants: list[str], log_sink: Callable[[str, str, str], None],
                  interval: float = 1.0) -> None:
@@ -539,6 +549,9 @@ class Monitor:
         self._restarts: dict[tuple[str, str], int] = {}
         self._engine_ok = True
         self._ticks = 0
+        self._stream: Any = None
+        self._stopping: set[str] = set()  # containers asked to stop (SIGTERM): their exit is no crash
+        self.calls = 0  # engine calls made, for tests of the idle cost
         self._thread = threading.Thread(target=self._run, name="devenv-monitor", daemon=True)
 
     def start(self) -> None:
@@ -546,45 +559,102 @@ class Monitor:
 
     def stop(self) -> None:
         self.stop_event.set()
+        stream = self._stream
+        if stream is not None:
+            with contextlib.suppress(Exception):  # already closed by the engine: nothing to release
+                stream.close()
 
     def _run(self) -> None:
-        from devenv.engine.events import EngineHealth, Timeline
-
         while not self.stop_event.is_set():
             try:
+                since = time.time()
                 self._tick()
-                if not self._engine_ok:
-                    self._engine_ok = True
-                    self.backend.emit(EngineHealth(ok=True, detail="reconnected"))
-                    self.backend.emit(Timeline(kind="info", message="Docker engine is back; reconnected"))
+                self._back()
+                self._follow_events(since)
             except Exception as exc:  # engine down or restarting: report once, keep trying
-                if self._engine_ok:
-                    self._engine_ok = False
-                    self.backend.reconnect()
-                    self.backend.emit(EngineHealth(ok=False, detail=f"engine not answering ({type(exc).__name__})"))
-                    self.backend.emit(Timeline(kind="warn", message="Docker engine stopped answering; retrying every second"))
-                else:
-                    self.backend.reconnect()
+                if not self.stop_event.is_set():
+                    self._lost(exc)
             self.stop_event.wait(self.interval)
 
+    def _back(self) -> None:
+        from devenv.engine.events import EngineHealth, Timeline
+
+        if not self._engine_ok:
+            self._engine_ok = True
+            self.backend.emit(EngineHealth(ok=True, detail="reconnected"))
+            self.backend.emit(Timeline(kind="info", message="Docker engine is back; reconnected"))
+
+    def _lost(self, exc: BaseException) -> None:
+        from devenv.engine.events import EngineHealth, Timeline
+
+        self.backend.reconnect()
+        if self._engine_ok:
+            self._engine_ok = False
+            self.backend.emit(EngineHealth(ok=False, detail=f"engine not answering ({type(exc).__name__})"))
+            self.backend.emit(Timeline(kind="warn", message="Docker engine stopped answering; retrying every second"))
+
+    def _follow_events(self, since: float) -> None:
+        """Block on the event stream until it ends (engine gone) or ``stop``. ``since`` replays
+        what happened while the full read ran, so nothing falls between the two."""
+        label = f"{LABEL_PROJECT}={self.backend.project.app.name}"
+        self.calls += 1
+        self._stream = self.backend.client.events(decode=True, since=int(since),
+                                                  filters={"type": "container", "label": [label]})
+        for ev in self._stream:
+            if self.stop_event.is_set():
+                return
+            self._on_event(ev)
+        if not self.stop_event.is_set():
+            raise EngineError("the engine's event stream ended", "")
+
+    def _on_event(self, ev: dict[str, Any]) -> None:
+        action = str(ev.get("Action") or ev.get("status") or "")
+        if action not in WATCHED_ACTIONS and not action.startswith("health_status"):
+            return
+        attrs = (ev.get("Actor") or {}).get("Attributes") or {}
+        if action == "kill" and str(attrs.get("signal")) in ("15", "SIGTERM"):
+            self._stopping.add(str((ev.get("Actor") or {}).get("ID") or ev.get("id") or ""))
+        key = (attrs.get(LABEL_TENANT, ""), attrs.get(LABEL_COMPONENT, ""))
+        if key[0] in self.tenants and key[1]:
+            self._refresh(key)
+
+    def _refresh(self, key: tuple[str, str]) -> None:
+        self.calls += 1
+        cs = self.backend.containers(*key)
+        for c in cs:
+            self._maybe_follow(key[0], c)
+        if cs:
+            self._update(key, cs)
+
     def _tick(self) -> None:
+        """A full read: every component's state, and logs of containers not followed yet."""
         by_key: dict[tuple[str, str], list[Any]] = {}
+        self.calls += 1
         for c in self.backend.client.containers.list(
                 all=True, filters={"label": [f"{LABEL_PROJECT}={self.backend.project.app.name}"]}):
             t, comp = c.labels.get(LABEL_TENANT, ""), c.labels.get(LABEL_COMPONENT, "")
             if t in self.tenants:
                 by_key.setdefault((t, comp), []).append(c)
                 self._maybe_follow(t, c)
-        self._ticks += 1
         for key, cs in by_key.items():
-            self._note_restarts(key, cs)
-            st = min((_container_state(c) for c in cs), key=lambda s: _rank(s[0]))
-            if self._states.get(key) != st:
-                old = self._states.get(key)
-                self._states[key] = st
-                if old is not None:  # the first sighting was reported by up()
-                    self.backend.emit(ComponentState(tenant=key[0], component=key[1], state=st[0],  # type: ignore[arg-type]
-                                                     health=st[1]))
+            self._update(key, cs)
+        self._ticks += 1
+
+    def _update(self, key: tuple[str, str], cs: list[Any]) -> None:
+        self._note_restarts(key, cs)
+        st = min((self._state_of(c) for c in cs), key=lambda s: _rank(s[0]))
+        if self._states.get(key) != st:
+            old = self._states.get(key)
+            self._states[key] = st
+            if old is not None or self._ticks > 0:  # the very first read was reported by up()
+                self.backend.emit(ComponentState(tenant=key[0], component=key[1], state=st[0],  # type: ignore[arg-type]
+                                                 health=st[1]))
+
+    def _state_of(self, c: Any) -> tuple[str, str]:
+        """A container stopped on request (``down``, a redeploy replacing it) exits with whatever
+        its process returns on SIGTERM; that is "stopped", not a crash."""
+        st = _container_state(c)
+        return ("stopped", st[1]) if st[0] == "crashed" and c.id in self._stopping else st
 
     def _note_restarts(self, key: tuple[str, str], cs: list[Any]) -> None:
         """A crash that the restart policy heals between two polls never shows as a state; the

@@ -140,11 +140,11 @@ class Engine:
             self._starting.update({t: {} for t in self.tenants})
         if self.watch_enabled:
             await self.start_watching()
+        self._start_monitor()  # before the first container starts: its state and logs from its start
         if up:
             await self.up(self.tenants)
         else:
             self.images = await asyncio.to_thread(_current_tags, self.project)
-        self._start_monitor()
         if self.watch_enabled and not up:
             await self.initial_sync()
 
@@ -201,6 +201,8 @@ class Engine:
             if t not in self.tenants:
                 self.tenants.append(t)
             self._starting.setdefault(t, {})
+            if self._monitor is not None:  # its containers' states and logs from their first moment
+                self._monitor.tenants.add(t)
             self.emit(TenantState(tenant=t, state="building"))
         t0 = time.perf_counter()
         try:
@@ -224,19 +226,25 @@ class Engine:
         spec = self.specs[tenant]
         try:
             await asyncio.to_thread(self.backend.up, spec, self.images, True, self.timeout)
-        except BaseException as exc:
+        except DevenvError as exc:
+            self.emit(TenantState(tenant=tenant, state="degraded", detail=exc.message.splitlines()[0]))
+            self._fail(exc.message.splitlines()[0], tuple(exc.message.splitlines()[1:]), [tenant])
+            await self._settle(tenant)  # what does run still gets the saves made meanwhile
+            raise
+        except BaseException:
             self._starting.pop(tenant, None)
-            if isinstance(exc, DevenvError):
-                self.emit(TenantState(tenant=tenant, state="degraded", detail=exc.message.splitlines()[0]))
-                self._fail(exc.message.splitlines()[0], tuple(exc.message.splitlines()[1:]), [tenant])
             raise
         if self._monitor is not None:
             self._monitor.tenants.add(tenant)
         urls = [u for c in spec.workloads if (u := self.url(tenant, c))]
         self.emit(TenantState(tenant=tenant, state="up", detail=" ".join(urls)))
+        await self._settle(tenant)
+
+    async def _settle(self, tenant: str) -> None:
         try:
             await self._catch_up(tenant)
-        except Exception as exc:  # the tenant is up; the next save retries
+        except Exception as exc:  # the tenant runs; the next save retries
+            self._starting.pop(tenant, None)
             self._fail(f"applying the changes saved while {tenant} started failed: {exc}", (), [tenant])
 
     async def down(self, tenant: str, volumes: bool = False) -> None:
