@@ -304,23 +304,17 @@ def _workloads(tenant: str, ns: str, by_kind: dict[str, list[Obj]], app: App,
             notes.append(f"{obj['kind']} {_name(obj)} is also component '{comp}' "
                          f"(as {found[comp].obj['kind']} {_name(found[comp].obj)}); kept the first")
             continue
-        container = _main_container(comp, obj, notes)
+        container = main_container(comp, obj, notes)
         if container is None:
             continue
-        env, secret_env = _container_env(comp, container, configmaps, secrets, notes)
+        env, secret_env = container_env(comp, container, configmaps, secrets, notes)
         found[comp] = _Workload(comp, obj, container, env, secret_env)
     return [found[c] for c in app.components if c in found]
 
 
 def _component_name(tenant: str, ns: str, obj: Obj, app: App, notes: list[str]) -> str | None:
-    """``app.kubernetes.io/name``, else ``app.kubernetes.io/component``, else the object's name
-    without a tenant prefix; the first candidate that is a devenv.yaml component wins, because
-    many charts set ``name`` to the application and ``component`` to the part."""
-    labels = {**_labels(obj), **_template_labels(obj)}
-    candidates = [labels.get("app.kubernetes.io/name"), labels.get("app.kubernetes.io/component"),
-                  _strip_prefix(_name(obj), (labels.get("app.kubernetes.io/instance", ""), ns, f"tenant-{tenant}",
-                                             tenant))]
-    names = [c for c in candidates if c]
+    """The first of ``name_candidates`` that is a devenv.yaml component."""
+    names = name_candidates(obj, (ns, f"tenant-{tenant}", tenant))
     for c in names:
         if c in app.components:
             return c
@@ -329,6 +323,25 @@ def _component_name(tenant: str, ns: str, obj: Obj, app: App, notes: list[str]) 
     notes.append(f"{obj.get('kind')} {_name(obj)}: '{names[-1] if names else '?'}' is not a devenv.yaml component "
                  f"(known: {', '.join(app.components)}){hint}; skipped")
     return None
+
+
+def name_candidates(obj: Obj, prefixes: Iterable[str] = ()) -> list[str]:
+    """What a workload may be called, most specific first: ``app.kubernetes.io/component`` (charts
+    set ``name`` to the application and ``component`` to the part), ``app.kubernetes.io/name``,
+    then the object's name without its Helm release (``app.kubernetes.io/instance``) or tenant
+    prefix. ``init --from-k8s`` names components by the same list, so later imports find them."""
+    labels = {**_labels(obj), **_template_labels(obj)}
+    release = labels.get("app.kubernetes.io/instance", "")
+    part = labels.get("app.kubernetes.io/component")
+    names = [None if part in _ROLE_WORDS else part, labels.get("app.kubernetes.io/name"),
+             _strip_prefix(_name(obj), (release, *prefixes))]
+    return [n for n in names if n]
+
+
+# Component labels that name a replica's role, not the part of the app (bitnami's postgresql is
+# ``component: primary``): the name label says more.
+_ROLE_WORDS = {"primary", "master", "replica", "secondary", "slave", "leader", "follower", "server", "main",
+               "node", "default", "app", "application", "controller", "standalone"}
 
 
 def _template_labels(obj: Obj) -> dict[str, str]:
@@ -347,7 +360,7 @@ def _pod_spec(obj: Obj) -> Obj:
     return (((obj.get("spec") or {}).get("template") or {}).get("spec")) or {}
 
 
-def _main_container(comp: str, obj: Obj, notes: list[str]) -> Obj | None:
+def main_container(comp: str, obj: Obj, notes: list[str]) -> Obj | None:
     """The container named like the component, else the first one; sidecars are not imported."""
     containers = _pod_spec(obj).get("containers") or []
     if not containers:
@@ -360,7 +373,7 @@ def _main_container(comp: str, obj: Obj, notes: list[str]) -> Obj | None:
     return main  # type: ignore[no-any-return]
 
 
-def _container_env(comp: str, container: Obj, configmaps: dict[str, dict[str, str]],
+def container_env(comp: str, container: Obj, configmaps: dict[str, dict[str, str]],
                    secrets: dict[str, list[str]], notes: list[str]) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """The container's environment as Kubernetes builds it: ``envFrom`` in order, then ``env``
     on top. Plain values and ConfigMap data become values; Secret references stay references."""

@@ -27,11 +27,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                                    "listed with its file and line.")
     p.add_argument("--from-compose", type=Path, metavar="FILE",
                    help="a compose file, or a folder holding compose.yaml / docker-compose.yml")
+    p.add_argument("--from-k8s", type=Path, metavar="PATH",
+                   help="production's manifests: a file or folder (kubectl get -o yaml, helm template, "
+                        "kubectl kustomize output)")
+    p.add_argument("--context", action="append", default=[], metavar="COMPONENT=DIR",
+                   help="with --from-k8s: build COMPONENT from source in DIR (repeatable; default: "
+                        "Dockerfiles found beside the manifests)")
     p.add_argument("--tenant", "-t", default=None, metavar="T",
                    help=f"the first tenant's name (profiles/T.yaml; default {DEFAULT_TENANT})")
     p.add_argument("--dry-run", action="store_true", help="print the files on stdout; write nothing")
     p.add_argument("--force", action="store_true", help="replace existing devenv.yaml / profile / overlay")
-    p.set_defaults(run=run, init_sources=["from_compose"])
+    p.set_defaults(run=run, init_sources=["from_compose", "from_k8s"])
 
 
 def project_root() -> Path:
@@ -54,9 +60,37 @@ def run(args: argparse.Namespace) -> int:
     if len(sources) != 1:
         flags = ", ".join("--" + s.replace("_", "-") for s in getattr(args, "init_sources", ["from_compose"]))
         raise DevenvError("init needs exactly one source to adopt", f"pass one of: {flags}")
-    if sources[0] != "from_compose":
-        raise DevenvError(f"--{sources[0].replace('_', '-')} is handled elsewhere")  # another source's run()
+    if sources[0] == "from_k8s":
+        return adopt_k8s(args)
+    if args.context:
+        raise DevenvError("--context goes with --from-k8s", "compose files name their build contexts themselves")
     return adopt_compose(args)
+
+
+def contexts(values: list[str]) -> dict[str, Path]:
+    """``--context COMPONENT=DIR`` pairs."""
+    out: dict[str, Path] = {}
+    for value in values:
+        name, sep, folder = value.partition("=")
+        if not sep or not name or not folder:
+            raise DevenvError(f"--context {value}: expected COMPONENT=DIR", "e.g. --context web=src/web")
+        out[name] = Path(folder)
+    return out
+
+
+def adopt_k8s(args: argparse.Namespace) -> int:
+    from devenv.adopt.k8s import read_k8s
+    from devenv.adopt.write import file_names, refuse_existing
+
+    root = project_root()
+    if not args.tenant:
+        raise DevenvError("--from-k8s needs --tenant T: the tenant these manifests are production's for",
+                          "e.g. devenv init --from-k8s prod.yaml --tenant acme")
+    tenant = tenant_name(args.tenant)
+    if not (args.dry_run or args.force):
+        refuse_existing(root, file_names(tenant))
+    adopted = read_k8s(args.from_k8s, root, tenant, contexts(args.context))
+    return finish(adopted, root, args, f"devenv init --from-k8s {adopted.source} --tenant {tenant}")
 
 
 def adopt_compose(args: argparse.Namespace) -> int:
