@@ -318,9 +318,10 @@ def _component_name(tenant: str, ns: str, obj: Obj, app: App, notes: list[str]) 
     for c in names:
         if c in app.components:
             return c
-    guess = get_close_matches(names[-1], list(app.components), n=1) if names else []
-    hint = f"; did you mean '{guess[0]}'?" if guess else ""
-    notes.append(f"{obj.get('kind')} {_name(obj)}: '{names[-1] if names else '?'}' is not a devenv.yaml component "
+    shown = names[-2] if len(names) > 1 else (names[-1] if names else "?")  # without its prefix
+    guess = next((g for n in names for g in get_close_matches(n, list(app.components), n=1)), None)
+    hint = f"; did you mean '{guess}'?" if guess else ""
+    notes.append(f"{obj.get('kind')} {_name(obj)}: '{shown}' is not a devenv.yaml component "
                  f"(known: {', '.join(app.components)}){hint}; skipped")
     return None
 
@@ -334,8 +335,8 @@ def name_candidates(obj: Obj, prefixes: Iterable[str] = ()) -> list[str]:
     release = labels.get("app.kubernetes.io/instance", "")
     part = labels.get("app.kubernetes.io/component")
     names = [None if part in _ROLE_WORDS else part, labels.get("app.kubernetes.io/name"),
-             _strip_prefix(_name(obj), (release, *prefixes))]
-    return [n for n in names if n]
+             _strip_prefix(_name(obj), (release, *prefixes)), _name(obj)]
+    return list(dict.fromkeys(n for n in names if n))
 
 
 # Component labels that name a replica's role, not the part of the app (bitnami's postgresql is

@@ -66,7 +66,7 @@ def read_k8s(path: Path, root: Path, tenant: str, contexts: dict[str, Path] | No
     shown = _shown(path, root)
     adopted = Adopted(tenant=tenant, source=shown)
     objects, origin = _read_objects(files, root)
-    found = _workloads(objects, origin, adopted)
+    found = _workloads(objects, origin, adopted, tenant)
     if not found:
         adopted.refuse(shown, None, "", "no Deployment or StatefulSet in the manifests",
                        "pass the output of `helm template`, `kubectl kustomize` or `kubectl get deploy,sts,"
@@ -126,9 +126,9 @@ def _read_objects(files: list[Path], root: Path) -> tuple[list[Obj], dict[int, s
     return objects, origin
 
 
-def _workloads(objects: list[Obj], origin: dict[int, str], adopted: Adopted) -> list[_Found]:
+def _workloads(objects: list[Obj], origin: dict[int, str], adopted: Adopted, tenant: str) -> list[_Found]:
     workloads = [o for o in objects if o.get("kind") in importer.WORKLOAD_KINDS]
-    names = _component_names(workloads)
+    names = _component_names(workloads, tenant)
     out: list[_Found] = []
     for obj in workloads:
         file = origin.get(id(obj), adopted.source)
@@ -140,9 +140,14 @@ def _workloads(objects: list[Obj], origin: dict[int, str], adopted: Adopted) -> 
     return out
 
 
-def _component_names(workloads: list[Obj]) -> dict[int, str]:
-    """For each workload, the first name candidate no other workload shares (as DNS labels)."""
-    cands = {id(o): [dns_name(c) for c in importer.name_candidates(o)] or [dns_name(_name(o))] for o in workloads}
+def _component_names(workloads: list[Obj], tenant: str) -> dict[int, str]:
+    """For each workload, the first name candidate no other workload shares (as DNS labels);
+    prefixes are stripped as ``devenv import`` strips them (namespace, tenant)."""
+    def prefixes(o: Obj) -> tuple[str, ...]:
+        return (str((o.get("metadata") or {}).get("namespace") or ""), f"tenant-{tenant}", tenant)
+
+    cands = {id(o): [dns_name(c) for c in importer.name_candidates(o, prefixes(o))] or [dns_name(_name(o))]
+             for o in workloads}
     counts: dict[str, int] = {}
     for names in cands.values():
         for n in set(names):
