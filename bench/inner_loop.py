@@ -177,13 +177,13 @@ class DevenvSide:
         return url.rstrip("/")
 
     def timeline(self, *kinds: str) -> list[Any]:
-        from devenv.engine.events import Timeline
+        from devenv.events import Timeline
 
         return [e for _, e in list(self.events) if isinstance(e, Timeline) and e.kind in kinds]
 
     def phases(self, t0: float) -> dict[str, float]:
         """Milliseconds from the save to each step devenv reported (first occurrence after t0)."""
-        from devenv.engine.events import BuildFinished, BuildStarted, Timeline
+        from devenv.events import BuildFinished, BuildStarted, Timeline
 
         out: dict[str, float] = {}
         for t, ev in list(self.events):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from devenv.engine.events import LogLine  # noqa: E402
+from devenv.events import LogLine  # noqa: E402
 from tui.app import DevenvApp  # noqa: E402
 from tui.demo import DemoEngine  # noqa: E402
 

@@ -26,8 +26,8 @@ from textual.widget import Widget
 from textual.widgets import Footer
 
 from devenv.engine.api import EngineAPI
-from devenv.engine.events import Timeline
 from devenv.engine.state import State, reduce
+from devenv.events import Timeline
 from tui.bridge import EngineBridge, EngineEvent
 from tui.format import hhmmss
 from tui.keys import KEYS, bindings

@@ -14,7 +14,7 @@ from collections import deque
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from devenv.engine.events import Event, LogLine
+from devenv.events import Event, LogLine
 
 
 class EngineEvent(Message):

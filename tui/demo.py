@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable
 
 from devenv.engine.api import Subscriber
-from devenv.engine.events import (
+from devenv.engine.state import State, reduce
+from devenv.events import (
     BuildFinished,
     BuildProgress,
     BuildStarted,
@@ -25,7 +26,6 @@ from devenv.engine.events import (
     Timeline,
     WatchStatus,
 )
-from devenv.engine.state import State, reduce
 
 TENANTS = ("acme", "globex", "initech")
 COMPONENTS = {"web": 18001, "api": 18002, "worker": None, "postgres": None}

@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 
 from rich.text import Text
 
-from devenv.engine.events import Timeline
 from devenv.engine.state import BuildView, ComponentView, State
+from devenv.events import Timeline
 
 # state -> (symbol, word, style)
 COMPONENT_STATES: dict[str, tuple[str, str, str]] = {

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from devenv.engine.events import LogLine
+from devenv.events import LogLine
 
 Key = tuple[str, str]  # (tenant, component)
 Matcher = Callable[[str], bool]

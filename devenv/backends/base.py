@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from devenv.engine.events import Event
+from devenv.events import Event
 from devenv.model.types import Project, TenantSpec
 
 Emit = Callable[[Event], None]

@@ -20,8 +20,8 @@ from typing import Any
 
 from devenv import dockerclient
 from devenv.backends.base import Backend, ComponentStatus, Emit, SyncFile
-from devenv.engine.events import ComponentState
 from devenv.errors import DevenvError, EngineError
+from devenv.events import ComponentState
 from devenv.fsutil import atomic_write, state_dir
 from devenv.model.types import LABEL_COMPONENT, LABEL_PROJECT, LABEL_TENANT, Project, TenantSpec
 from devenv.netutil import port_free
@@ -577,7 +577,7 @@ class Monitor:
             self.stop_event.wait(self.interval)
 
     def _back(self) -> None:
-        from devenv.engine.events import EngineHealth, Timeline
+        from devenv.events import EngineHealth, Timeline
 
         if not self._engine_ok:
             self._engine_ok = True
@@ -585,7 +585,7 @@ class Monitor:
             self.backend.emit(Timeline(kind="info", message="Docker engine is back; reconnected"))
 
     def _lost(self, exc: BaseException) -> None:
-        from devenv.engine.events import EngineHealth, Timeline
+        from devenv.events import EngineHealth, Timeline
 
         self.backend.reconnect()
         if self._engine_ok:

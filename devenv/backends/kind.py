@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from devenv.backends.base import Backend, ComponentStatus, Emit, SyncFile
-from devenv.engine.events import ComponentState, TenantState, Timeline
 from devenv.errors import DevenvError, EngineError, ToolMissing
+from devenv.events import ComponentState, TenantState, Timeline
 from devenv.model.resolve import resolve
 from devenv.model.types import LABEL_MANAGED, LABEL_PROJECT, LABEL_TENANT, Project, TenantSpec
 from devenv.proc import Result, Runner, default_runner

@@ -34,8 +34,8 @@ from devenv.build.append import Appended, Appender, Unsupported
 from devenv.build.context import make_context_tar
 from devenv.build.digest import DigestCache, _atomic_write_json
 from devenv.build.graph import ImagePlan, plan
-from devenv.engine.events import BuildFinished, BuildProgress, BuildStarted, BuildWaiting, Event
 from devenv.errors import BuildError, DevenvError, EngineError
+from devenv.events import BuildFinished, BuildProgress, BuildStarted, BuildWaiting, Event
 from devenv.fsutil import private_open
 from devenv.model.types import App, Project
 

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from devenv.engine.events import (
+from devenv.events import (
     BuildFinished,
     BuildStarted,
     BuildWaiting,

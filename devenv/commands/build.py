@@ -9,8 +9,8 @@ import sys
 from typing import Any
 
 from devenv.commands._common import add_tenant_arg, load, pick_tenants, print_json, split_names
-from devenv.engine.events import BuildFinished, BuildProgress, BuildStarted, Event
 from devenv.errors import BuildError, DevenvError
+from devenv.events import BuildFinished, BuildProgress, BuildStarted, Event
 from devenv.model.types import Project
 
 

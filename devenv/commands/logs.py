@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     from devenv.backends import get_backend
     from devenv.commands._printer import Printer
-    from devenv.engine.events import LogLine
+    from devenv.events import LogLine
     from devenv.model.resolve import resolve
     from devenv.secrets import Masker, local_secret_values
 

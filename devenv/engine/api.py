@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from devenv.engine.events import Event
 from devenv.engine.state import State
+from devenv.events import Event
 
 Subscriber = Callable[[Event], None]
 

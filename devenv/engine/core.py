@@ -19,7 +19,9 @@ from typing import Any
 from devenv import dockerclient
 from devenv.backends.base import Backend, ComponentStatus, SyncFile
 from devenv.engine import eventlog
-from devenv.engine.events import (
+from devenv.engine.state import State, reduce
+from devenv.errors import BuildError, DevenvError
+from devenv.events import (
     ComponentState,
     EngineHealth,
     Event,
@@ -28,8 +30,6 @@ from devenv.engine.events import (
     Timeline,
     WatchStatus,
 )
-from devenv.engine.state import State, reduce
-from devenv.errors import BuildError, DevenvError
 from devenv.model.resolve import resolve
 from devenv.model.types import Project, TenantSpec
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devenv.engine.events import ComponentState, Event, Timeline
+from devenv.events import ComponentState, Event, Timeline
 
 LOG_NAME = "events.jsonl"
 MAX_BYTES = 1_000_000

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from devenv.engine.events import (
+from devenv.events import (
     BuildFinished,
     BuildProgress,
     BuildStarted,

@@ -20,8 +20,8 @@ import yaml
 from devenv.backends import get_backend
 from devenv.backends.base import SyncFile
 from devenv.backends.kind import KindBackend, node_label_problems, registry_ref
-from devenv.engine.events import ComponentState, Event, Timeline
 from devenv.errors import DevenvError, EngineError, ToolMissing
+from devenv.events import ComponentState, Event, Timeline
 from devenv.model.resolve import resolve
 from devenv.model.types import Project
 from devenv.render.kind_cluster import cluster_satisfies

@@ -21,7 +21,7 @@ import pytest
 
 from devenv.build.append import HEADS_FILE
 from devenv.build.builder import Builder
-from devenv.engine.events import BuildProgress, Event
+from devenv.events import BuildProgress, Event
 from devenv.model.types import App, ImageDef
 
 pytestmark = pytest.mark.docker

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from devenv.build.builder import BuildCancelled, Builder, read_records
-from devenv.engine.events import BuildFinished, BuildStarted, Event
 from devenv.errors import BuildError
+from devenv.events import BuildFinished, BuildStarted, Event
 from devenv.model.types import App, ImageDef
 
 pytestmark = pytest.mark.docker

@@ -34,7 +34,7 @@ import pytest
 
 from devenv.backends.compose import ComposeBackend
 from devenv.engine.core import Engine
-from devenv.engine.events import ComponentState, EngineHealth, Event, Timeline
+from devenv.events import ComponentState, EngineHealth, Event, Timeline
 from devenv.model import load_project
 from devenv.netutil import port_free
 from tests.integration.helpers import PREFIXES, devenv, http, project_containers, wait_for

@@ -20,7 +20,7 @@ import pytest
 
 from devenv.backends.compose import ComposeBackend
 from devenv.engine.core import Engine
-from devenv.engine.events import BuildStarted, ComponentState, Event, TenantState
+from devenv.events import BuildStarted, ComponentState, Event, TenantState
 from devenv.model import load_project
 from tests.integration.helpers import wait_for
 from tests.integration.test_faults import BASE, LOOP, Tiny

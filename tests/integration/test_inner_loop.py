@@ -18,7 +18,7 @@ import pytest
 
 from devenv.backends.compose import ComposeBackend
 from devenv.engine.core import Engine
-from devenv.engine.events import Event, Timeline
+from devenv.events import Event, Timeline
 from devenv.model import load_project
 from tests.conftest import copy_sample
 from tests.integration.helpers import devenv, http, isolate, project_containers, teardown, wait_for

@@ -18,7 +18,7 @@ import pytest
 
 from devenv.backends.compose import ComposeBackend
 from devenv.engine.core import Engine
-from devenv.engine.events import Event, Timeline
+from devenv.events import Event, Timeline
 from devenv.model import load_project
 from tests.integration.helpers import devenv, wait_for
 from tests.integration.test_faults import BASE, LOOP, Tiny  # make_tiny comes from conftest.py

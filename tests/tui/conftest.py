@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from devenv.engine.events import Event
+from devenv.events import Event
 from tests.tui.fakes import T0, TZ, FakeEngine
 from tui.app import DevenvApp
 

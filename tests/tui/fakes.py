@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC
 
 from devenv.engine.api import Subscriber
-from devenv.engine.events import (
+from devenv.engine.state import State, reduce
+from devenv.events import (
     BuildFinished,
     BuildProgress,
     BuildStarted,
@@ -23,7 +24,6 @@ from devenv.engine.events import (
     Timeline,
     WatchStatus,
 )
-from devenv.engine.state import State, reduce
 
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 TZ = UTC

@@ -309,7 +309,7 @@ async def test_pending_command_shows_engine_slow() -> None:
 
 
 async def test_engine_down_shows_in_header() -> None:
-    from devenv.engine.events import EngineHealth
+    from devenv.events import EngineHealth
 
     app, engine = make_app([*healthy_events(), EngineHealth(ok=False, detail="docker not answering")])
     async with app.run_test(size=SIZE) as pilot:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from devenv.engine.events import BuildProgress, BuildStarted, ComponentState, Timeline
 from devenv.engine.state import fold
+from devenv.events import BuildProgress, BuildStarted, ComponentState, Timeline
 from tests.tui.fakes import TZ, at
 from tui.format import (
     COMPONENT_STATES,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devenv.engine.events import LogLine
+from devenv.events import LogLine
 from tui.logstore import LogStore, Scope, compile_filter
 
 

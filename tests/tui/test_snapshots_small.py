@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from devenv.engine.events import Event, LogLine, TenantState
+from devenv.events import Event, LogLine, TenantState
 from tests.tui.conftest import make_app, settle
 from tests.tui.fakes import at, healthy_events
 from tests.tui.test_trust import json_line, saves

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from devenv.engine.events import ComponentState, Event, LogLine, TenantState, Timeline
+from devenv.events import ComponentState, Event, LogLine, TenantState, Timeline
 from tests.tui.conftest import make_app, settle
 from tests.tui.fakes import T0, at, healthy_events
 from tui.app import DevenvApp

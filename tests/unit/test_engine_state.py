@@ -12,7 +12,9 @@ import pytest
 
 from devenv.commands._common import pick_tenants, split_names
 from devenv.commands._printer import Printer
-from devenv.engine.events import (
+from devenv.engine.state import TIMELINE_MAX, State, fold, reduce
+from devenv.errors import DevenvError
+from devenv.events import (
     BuildFinished,
     BuildProgress,
     BuildStarted,
@@ -23,8 +25,6 @@ from devenv.engine.events import (
     Timeline,
     WatchStatus,
 )
-from devenv.engine.state import TIMELINE_MAX, State, fold, reduce
-from devenv.errors import DevenvError
 from devenv.lock import project_lock
 from devenv.model import load_project
 

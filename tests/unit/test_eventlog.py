@@ -15,8 +15,8 @@ import pytest
 
 from devenv.commands.events import format_record, parse_age
 from devenv.engine import eventlog
-from devenv.engine.events import ComponentState, LogLine, Timeline
 from devenv.errors import DevenvError
+from devenv.events import ComponentState, LogLine, Timeline
 from devenv.secrets import Masker
 
 REPO = Path(__file__).resolve().parents[2]

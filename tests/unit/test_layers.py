@@ -1,9 +1,9 @@
 """Imports flow one way (DESIGN.md): errors <- model <- render <- {build, backends, watch} <- engine
 <- commands/cli <- tui. Checked on the source with ``ast``, every import (lazy ones included).
 
-Two pieces sit below the layers that use them, as shared vocabulary rather than layers:
-``engine.events`` (the event dataclasses every layer reports with) and ``build.dockerignore`` (the
-one ``.dockerignore`` matcher, so the watcher and the digest can never disagree)."""
+The event vocabulary every layer reports with is ``devenv.events`` (level 1, below the model);
+``build.dockerignore`` (the one ``.dockerignore`` matcher, so the watcher and the digest can never
+disagree) sits below the layers that use it as shared vocabulary."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "devenv"
-VOCABULARY = {"devenv.engine.events": 1, "devenv.build.dockerignore": 1}
+VOCABULARY = {"devenv.build.dockerignore": 2}
 LEVELS = {
-    "errors": 0, "fsutil": 1, "proc": 1, "netutil": 1, "dockerclient": 1, "schema": 1, "lock": 2, "dockerhttp": 2,
-    "model": 2, "secrets": 3, "render": 3, "importer": 3,
+    "errors": 0, "fsutil": 1, "proc": 1, "netutil": 1, "dockerclient": 1, "schema": 1, "events": 1, "walk": 1,
+    "layout": 2, "lock": 3, "dockerhttp": 2, "model": 2, "secrets": 3, "render": 3, "importer": 3,
     "build": 4, "watch": 4, "backends": 4, "adopt": 4,
     "engine": 5, "data": 5, "commands": 6, "cli": 7,
 }

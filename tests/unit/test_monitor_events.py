@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from devenv.backends.compose import ComposeBackend, Monitor
-from devenv.engine.events import ComponentState, EngineHealth, Event
+from devenv.events import ComponentState, EngineHealth, Event
 from devenv.model import load_project
 
 APP = "shop"

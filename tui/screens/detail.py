@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
 
-from devenv.engine.events import Timeline
+from devenv.events import Timeline
 from tui.format import format_ms, hhmmss
 
 

@@ -9,7 +9,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from devenv.engine.events import Timeline
+from devenv.events import Timeline
 from tui.format import timeline_label
 
 
