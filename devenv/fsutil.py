@@ -1,21 +1,11 @@
-"""Small filesystem helpers: atomic, owner-only writes under ``.devenv/``."""
+"""Small filesystem helpers: the one atomic writer (temp file, fsync, rename) and owner-only
+directories and files for state (paths come from ``devenv.layout``)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
-
-
-def state_dir(root: Path, *parts: str) -> Path:
-    """``<root>/.devenv/<parts>``, created owner-only (it holds secrets and rendered files)."""
-    d = root / ".devenv"
-    for p in (d, *[d.joinpath(*parts[: i + 1]) for i in range(len(parts))]):
-        p.mkdir(mode=0o700, exist_ok=True)
-    gi = d / ".gitignore"
-    if not gi.exists():
-        atomic_write(gi, "*\n")
-    return d.joinpath(*parts)
 
 
 def atomic_write(path: Path, text: str, mode: int = 0o600) -> Path:
@@ -47,3 +37,11 @@ def private_open(path: Path, mode: str = "a+"):  # type: ignore[no-untyped-def]
     """Open (creating owner-only, 0600) a state file such as a lock."""
     private_dir(path.parent)
     return os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), mode)
+
+
+def atomic_write_json(path: Path, data: object) -> Path:
+    """``atomic_write`` of compact, key-sorted JSON in an owner-only directory (caches, records)."""
+    import json
+
+    private_dir(path.parent)
+    return atomic_write(path, json.dumps(data, separators=(",", ":"), sort_keys=True))

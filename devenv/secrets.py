@@ -16,23 +16,23 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
+from devenv import layout
 from devenv.errors import DevenvError
 from devenv.fsutil import atomic_write, private_dir
 from devenv.model.types import SecretRef, TenantSpec
 
 Values = dict[str, dict[str, str]]  # secret name -> key -> value
 
-STATE_DIR = ".devenv"
 MASK = "****"
 MIN_MASKED_LEN = 4  # shorter values would mask half of every log line
 
 
 def secrets_file(root: Path, tenant: str) -> Path:
-    return root / STATE_DIR / "secrets" / f"{tenant}.json"
+    return layout.secrets_store(root, tenant)
 
 
 def env_file_path(root: Path, tenant: str) -> Path:
-    return root / STATE_DIR / tenant / "secrets.env"
+    return layout.secrets_env(root, tenant)
 
 
 def component_env_file_path(root: Path, tenant: str, component: str) -> Path:

@@ -18,11 +18,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from devenv import dockerclient
+from devenv import dockerclient, layout
 from devenv.backends.base import Backend, ComponentStatus, Emit, SyncFile
 from devenv.errors import DevenvError, EngineError
 from devenv.events import ComponentState
-from devenv.fsutil import atomic_write, state_dir
+from devenv.fsutil import atomic_write
 from devenv.model.types import LABEL_COMPONENT, LABEL_PROJECT, LABEL_TENANT, Project, TenantSpec
 from devenv.netutil import port_free
 from devenv.proc import Runner, default_runner
@@ -59,7 +59,8 @@ class ComposeBackend(Backend):
             self._client = None
 
     def compose_file(self, tenant: str) -> Path:
-        return state_dir(self.project.app.root, tenant) / "compose.yaml"
+        layout.ensure(self.project.app.root, tenant)
+        return layout.compose_file(self.project.app.root, tenant)
 
     def write_files(self, spec: TenantSpec, images: dict[str, str]) -> Path:
         """Render the tenant's compose file (and its secrets env file) under ``.devenv/<tenant>/``."""

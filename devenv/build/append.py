@@ -52,12 +52,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devenv import layout
 from devenv.build import dockerfile as df
 from devenv.build.context import parent_dirs
-from devenv.build.digest import _atomic_write_json
 from devenv.build.graph import ImagePlan
+from devenv.fsutil import atomic_write_json
 
-HEADS_FILE = Path(".devenv") / "cache" / "heads.json"
+HEADS_FILE = layout.HEADS
 HEADS_VERSION = 1
 MAX_HEADS = 200
 META = frozenset({"CMD", "ENTRYPOINT", "ENV", "LABEL", "EXPOSE", "USER", "STOPSIGNAL"})
@@ -258,7 +259,7 @@ class Heads:
                 dropped = heads.pop(next(iter(heads)))
                 if dropped not in heads.values():
                     data["stats"].pop(dropped, None)
-            _atomic_write_json(self.path, data)
+            atomic_write_json(self.path, data)
 
     def stats(self, head_id: str) -> dict[str, Any]:
         with self._lock:
@@ -269,7 +270,7 @@ class Heads:
         with self._lock:
             data = self._read()
             data["stats"].setdefault(head_id, {}).update(stats)
-            _atomic_write_json(self.path, data)
+            atomic_write_json(self.path, data)
 
 
 # -- what the head's filesystem holds -------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import json
 import os
 import re
@@ -29,20 +28,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from devenv import dockerclient, layout
 from devenv.build import dockerfile as df
 from devenv.build.append import Appended, Appender, Unsupported
 from devenv.build.context import make_context_tar
-from devenv.build.digest import DigestCache, _atomic_write_json
+from devenv.build.digest import DigestCache
 from devenv.build.graph import ImagePlan, plan
 from devenv.errors import BuildError, DevenvError, EngineError
 from devenv.events import BuildFinished, BuildProgress, BuildStarted, BuildWaiting, Event
-from devenv.fsutil import private_open
+from devenv.fsutil import atomic_write_json
+from devenv.lock import file_lock, wait_lock
 from devenv.model.types import App, Project
 
 LOG_TAIL = 30
 CANCEL_GRACE = 5.0  # seconds to wait for in-flight builds to notice a cancel
-RECORD_FILE = Path(".devenv") / "builds.json"
-LOCK_DIR = Path(".devenv") / "locks"
+RECORD_FILE = layout.BUILDS
+LOCK_DIR = layout.LOCKS
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _BUILT = re.compile(r"^Successfully built ([0-9a-f]+)")
@@ -137,14 +138,7 @@ class Builder:
     @property
     def client(self) -> Any:
         if self._client is None:
-            try:
-                import docker
-
-                self._client = docker.from_env(timeout=60)
-                self._client.ping()
-            except Exception as exc:
-                raise EngineError(f"cannot reach the Docker engine: {exc}",
-                                  "start Docker (or run `devenv doctor`)") from exc
+            self._client = dockerclient.client(timeout=60)
         return self._client
 
     def build(self, images: Iterable[str] | None = None, cancel: threading.Event | None = None,
@@ -320,32 +314,18 @@ class Builder:
     @contextlib.contextmanager
     def _image_lock(self, image: str, cancel: threading.Event) -> Iterator[None]:
         """One build of an image at a time across devenv processes (a watcher and a CLI run)."""
-        path = self.app.root / LOCK_DIR / f"{image}.lock"
-        with private_open(path) as f:
-            while True:
-                try:
-                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if cancel.wait(0.2):
-                        raise BuildCancelled(f"build of '{image}' cancelled") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        path = layout.image_lock(self.app.root, image)
+        with wait_lock(path, cancel, lambda: BuildCancelled(f"build of '{image}' cancelled")):
+            yield
 
     def record(self, res: BuildResult) -> None:
         """Add one finished artifact to ``builds.json`` now, so an interrupted run keeps it."""
         path = self.app.root / RECORD_FILE
-        with self._record_lock, private_open(path.with_suffix(".lock")) as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                data = read_records(self.app.root)
-                data[res.image] = {"ref": res.ref, "built_at": time.time(), "seconds": round(res.seconds, 3),
-                                   "image_id": res.image_id}
-                _atomic_write_json(path, data)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with self._record_lock, file_lock(path.with_suffix(".lock")):
+            data = read_records(self.app.root)
+            data[res.image] = {"ref": res.ref, "built_at": time.time(), "seconds": round(res.seconds, 3),
+                               "image_id": res.image_id}
+            atomic_write_json(path, data)
 
 
 def read_records(root: Path) -> dict[str, Any]:

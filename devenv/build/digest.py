@@ -10,21 +10,20 @@ not cached, since a second write in the same mtime tick would go unnoticed (git'
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import stat
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from devenv import layout
 from devenv.build.dockerignore import context_entries
-from devenv.fsutil import private_dir
+from devenv.fsutil import atomic_write_json
 
-CACHE_FILE = Path(".devenv") / "cache" / "digests.json"
+CACHE_FILE = layout.DIGESTS
 CACHE_VERSION = 1
 RACY_SECONDS = 2.0
 CHUNK = 1 << 20
@@ -116,7 +115,7 @@ class DigestCache:
                 del self._entries[k]
             if not (self._dirty or stale):
                 return
-            _atomic_write_json(self.path, {"version": CACHE_VERSION, "files": self._entries})
+            atomic_write_json(self.path, {"version": CACHE_VERSION, "files": self._entries})
             self._dirty = False
 
 
@@ -126,20 +125,6 @@ def _hash_file(path: str) -> str:
         while chunk := f.read(CHUNK):
             h.update(chunk)
     return h.hexdigest()
-
-
-def _atomic_write_json(path: Path, data: object) -> None:
-    """Write to a temp file in the same directory, then rename: readers never see half a file."""
-    private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, separators=(",", ":"), sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def context_digest(context: Path, dockerfile: Path, cache: DigestCache) -> ContextDigest:
