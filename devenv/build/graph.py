@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devenv import dockerclient
 from devenv.build import dockerfile as df
 from devenv.build.digest import ContextDigest, DigestCache, context_digest
-from devenv.errors import DevenvError
+from devenv.errors import DevenvError, EngineError
 from devenv.model.types import App, ImageDef
 
 TAG_VERSION = "1"  # bump when the digest's material changes, so old tags are not trusted
@@ -155,12 +156,8 @@ def _engine(client: Any) -> Any:
         if not _engine_probed:
             _engine_probed = True
             try:
-                import docker
-
-                c = docker.from_env(timeout=10)
-                c.ping()
-                _engine_client = c
-            except Exception:  # no engine: tags are computed without base image ids
+                _engine_client = dockerclient.client(timeout=10)
+            except EngineError:  # no engine: tags are computed without base image ids
                 _engine_client = None
         return _engine_client
 
