@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from devenv.walk import walk
+
 IGNORE_FILE = ".dockerignore"
 
 
@@ -173,37 +175,19 @@ def context_files(context: Path, dockerfile: Path) -> list[str]:
 def context_entries(context: Path, dockerfile: Path) -> list[tuple[str, os.stat_result]]:
     """Like ``context_files`` with each file's ``lstat``, so the digest needs no second stat.
 
-    Symlinks are listed, never followed (Docker sends them as links), so a symlink loop cannot
-    make the walk loop; a directory seen twice (bind mounts) is skipped."""
+    Walked by ``devenv.walk`` (the watcher's walk too): symlinks are listed, never followed (Docker
+    sends them as links), so a symlink loop cannot make the walk loop; a directory seen twice (bind
+    mounts) is skipped."""
     matcher = Matcher.from_context(context)
     keep = _always_sent(context, dockerfile)
-    found: list[tuple[str, os.stat_result]] = []
-    _walk(str(context), "", matcher, keep, found, set())
+
+    def excluded(rel: str) -> bool:
+        return matcher.excluded(rel) and rel not in keep
+
+    def prune(rel: str) -> bool:
+        return excluded(rel) and not matcher.has_exceptions and not any(k.startswith(rel + "/") for k in keep)
+
+    found = [(rel, st) for rel, _path, st in walk(context, prune)
+             if st is not None and (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and not excluded(rel)]
     found.sort(key=lambda e: e[0])
     return found
-
-
-def _walk(top: str, rel: str, matcher: Matcher, keep: set[str], found: list[tuple[str, os.stat_result]],
-          seen: set[tuple[int, int]]) -> None:
-    try:
-        st = os.stat(top)
-        key = (st.st_dev, st.st_ino)
-        if key in seen:
-            return
-        seen.add(key)
-        entries = list(os.scandir(top))
-    except OSError:
-        return
-    for entry in entries:
-        path = entry.name if not rel else f"{rel}/{entry.name}"
-        try:
-            est = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        excluded = matcher.excluded(path) and path not in keep
-        if stat.S_ISDIR(est.st_mode):
-            if excluded and not matcher.has_exceptions and not any(k.startswith(path + "/") for k in keep):
-                continue
-            _walk(entry.path, path, matcher, keep, found, seen)
-        elif not excluded and (stat.S_ISREG(est.st_mode) or stat.S_ISLNK(est.st_mode)):
-            found.append((path, est))

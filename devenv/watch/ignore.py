@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from devenv.build.dockerignore import Matcher
+from devenv.walk import walk
 
 IsIgnored = Callable[[Path, str], bool]
 """``is_ignored(context, relpath)``: ``relpath`` is POSIX, relative to the image's ``context``."""
@@ -157,24 +157,8 @@ def never_ignored(context: Path, relpath: str) -> bool:
 
 def walk_tree(root: Path, prune: Callable[[str], bool]) -> Iterator[tuple[str, str, os.stat_result | None]]:
     """Yield ``(relpath, path, stat)`` for every directory (stat None) and non-noise file under
-    ``root``, never following symlinks (a symlink loop costs one entry) and skipping the
-    directories ``prune`` names. The one tree walk the watcher and the initial sync share."""
-    stack: list[tuple[str, str]] = [(str(root), "")]
-    while stack:
-        top, rel = stack.pop()
-        yield rel, top, None
-        try:
-            entries = list(os.scandir(top))
-        except OSError:
-            continue
-        for entry in entries:
-            sub = entry.name if not rel else f"{rel}/{entry.name}"
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                if not prune(sub):
-                    stack.append((entry.path, sub))
-            elif noise_reason(sub) is None:
-                yield sub, entry.path, st
+    ``root``, skipping the directories ``prune`` names: ``devenv.walk``, the walk the build digest
+    uses too, so the watcher and the digest agree on what a context holds."""
+    for rel, path, st in walk(root, prune):
+        if st is None or noise_reason(rel) is None:
+            yield rel, path, st
