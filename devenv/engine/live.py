@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from devenv import layout
 from devenv.build import append
 from devenv.build import dockerfile as df
 from devenv.fsutil import atomic_write
@@ -115,7 +116,7 @@ def _workdir(head: tuple[df.Instruction, ...]) -> str | None:
 
 
 def live_file(root: Path, tenant: str) -> Path:
-    return Path(root) / ".devenv" / tenant / LIVE_FILE
+    return layout.tenant_dir(root, tenant) / LIVE_FILE
 
 
 def read_live(root: Path, tenant: str) -> dict[str, Any]:
