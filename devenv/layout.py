@@ -12,6 +12,8 @@ secrets and rendered files, and a ``.gitignore`` of ``*`` keeps it out of commit
       secrets/<tenant>.json     generated local secret values
       <tenant>/compose.yaml     the rendered compose file (users can read and rerun it)
       <tenant>/secrets.env      the tenant's secrets, handed to compose as an env file
+      <tenant>/secrets/<c>.env  one component's own secrets
+      <tenant>/live.json        containers running synced (not yet rebuilt) content
 
 Modules ask this one for paths; none spells ``.devenv`` itself.
 """
@@ -57,6 +59,11 @@ def compose_file(root: Path, tenant: str) -> Path:
 
 def secrets_env(root: Path, tenant: str) -> Path:
     return tenant_dir(root, tenant) / "secrets.env"
+
+
+def component_secrets_env(root: Path, tenant: str, component: str) -> Path:
+    """One env file per component, holding only the secrets assigned to it."""
+    return tenant_dir(root, tenant) / "secrets" / f"{component}.env"
 
 
 def secrets_store(root: Path, tenant: str) -> Path:

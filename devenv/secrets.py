@@ -38,7 +38,7 @@ def env_file_path(root: Path, tenant: str) -> Path:
 def component_env_file_path(root: Path, tenant: str, component: str) -> Path:
     """One env file per component, holding only the secrets assigned to it: a backing service
     must not receive the app's payment key."""
-    return root / STATE_DIR / tenant / "secrets" / f"{component}.env"
+    return layout.component_secrets_env(root, tenant, component)
 
 
 def secret_refs(spec: TenantSpec) -> list[SecretRef]:
