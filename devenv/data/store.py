@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from devenv.errors import DevenvError
-from devenv.fsutil import atomic_write, private_dir, state_dir
+from devenv.fsutil import atomic_write, private_dir
+from devenv.layout import ensure as state_dir
 
 META = "snapshot.json"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
