@@ -8,13 +8,13 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write(path: Path, text: str, mode: int = 0o600) -> Path:
+def atomic_write(path: Path, text: str | bytes, mode: int = 0o600) -> Path:
     """Write ``text`` to ``path`` so a reader sees the old or the new file, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8") if isinstance(text, str) else text)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)

@@ -9,6 +9,10 @@ secrets and rendered files, and a ``.gitignore`` of ``*`` keeps it out of commit
       builds.json (+ .lock)     the last successful build of each image
       cache/digests.json        per-file content hashes of build contexts
       cache/heads.json          cached image heads the append path builds on
+      cache/project.pickle      the validated project, keyed by its inputs' content
+      events.jsonl (+ .1 ...)   the event log (``devenv events``)
+      snapshots/<tenant>/...    data snapshots (``devenv data``)
+      <tenant>/data.json        which snapshot and seed a tenant's volumes came from
       secrets/<tenant>.json     generated local secret values
       <tenant>/compose.yaml     the rendered compose file (users can read and rerun it)
       <tenant>/secrets.env      the tenant's secrets, handed to compose as an env file
@@ -21,8 +25,6 @@ Modules ask this one for paths; none spells ``.devenv`` itself.
 from __future__ import annotations
 
 from pathlib import Path
-
-from devenv.fsutil import atomic_write, private_dir
 
 STATE = Path(".devenv")
 LOCK = STATE / "lock"
@@ -40,12 +42,19 @@ def state_root(root: Path) -> Path:
 
 def ensure(root: Path, *parts: str) -> Path:
     """``<root>/.devenv/<parts>``, created owner-only with its ``.gitignore``."""
+    from devenv.fsutil import atomic_write, private_dir  # lazily: read-only commands import only paths
+
     d = state_root(root)
     private_dir(d.joinpath(*parts))
     gi = d / ".gitignore"
     if not gi.exists():
         atomic_write(gi, "*\n")
     return d.joinpath(*parts)
+
+
+def cache_file(root: Path, name: str) -> Path:
+    """``.devenv/cache/<name>`` (not created)."""
+    return state_root(root) / "cache" / name
 
 
 def tenant_dir(root: Path, tenant: str) -> Path:

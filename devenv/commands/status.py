@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devenv import layout
 from devenv.commands._common import add_tenant_arg, load, print_json, split_names
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def _with_synced(root: Path, rows: list[ComponentStatus]) -> list[ComponentStatu
     """Mark the containers a live update synced files into (their image lags behind them). Where no
     tenant has a live record (the usual case) the live-update machinery is not even imported."""
     tenants = {r.tenant for r in rows}
-    if not any((root / ".devenv" / t / "live.json").is_file() for t in tenants):
+    if not any((layout.tenant_dir(root, t) / "live.json").is_file() for t in tenants):
         return rows
     from devenv.engine.live import read_live, synced_note
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from devenv import layout
 from devenv.errors import DevenvError
 from devenv.fsutil import atomic_write, private_dir
 from devenv.layout import ensure as state_dir
@@ -127,7 +128,7 @@ def _parse(path: Path) -> Snapshot:
 
 def list_snapshots(root: Path, tenant: str | None = None) -> list[Snapshot]:
     """Every complete snapshot (staging directories are not snapshots), oldest first."""
-    base = root / ".devenv" / "snapshots"
+    base = layout.state_root(root) / "snapshots"
     tenants = [tenant] if tenant else sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
     out = []
     for t in tenants:
@@ -182,7 +183,7 @@ def read_state(root: Path, tenant: str) -> dict[str, Any]:
     """``.devenv/<tenant>/data.json``: the snapshot the tenant's volumes were last restored from
     (and when), and the seed that ran on them. Keyed by the volumes' creation times, so data that
     was recreated since (``down --volumes``) does not claim a snapshot or a seed it no longer has."""
-    path = root / ".devenv" / check_name(tenant, "tenant") / STATE
+    path = layout.tenant_dir(root, check_name(tenant, "tenant")) / STATE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return data if isinstance(data, dict) else {}

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from devenv import layout
 from devenv.events import ComponentState, Event, Timeline
 
 LOG_NAME = "events.jsonl"
@@ -35,7 +36,7 @@ Mask = Callable[[str], str]
 
 
 def log_path(root: Path) -> Path:
-    return root / ".devenv" / LOG_NAME
+    return layout.state_root(root) / LOG_NAME
 
 
 def record(ev: Event, mask: Mask = lambda s: s) -> dict[str, Any] | None:

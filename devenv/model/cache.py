@@ -24,6 +24,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from devenv import layout
 from devenv.errors import Problem
 from devenv.model.types import Project
 
@@ -35,7 +36,7 @@ _INPUTS = ("devenv.yaml", "devenv.local.yaml", "devenv.personal.yaml")
 
 
 def cache_path(root: Path) -> Path:
-    return root / ".devenv" / "cache" / CACHE_NAME
+    return layout.cache_file(root, CACHE_NAME)
 
 
 def input_files(root: Path) -> list[Path]:
@@ -109,21 +110,14 @@ def write(root: Path, key: str, project: Project, warnings: list[Problem]) -> No
     """Store the entry atomically, owner-only; any failure (read-only checkout, full disk) is ignored.
     Only into an existing ``.devenv/``: a command that writes nothing (``render`` to stdout, a
     first ``status``) must not create the state directory; ``up`` and ``build`` create it."""
-    if not (root / ".devenv").is_dir():
+    if not layout.state_root(root).is_dir():
         return
     try:
-        from devenv.fsutil import state_dir
+        from devenv.fsutil import atomic_write
 
-        path = state_dir(root, "cache") / CACHE_NAME
+        path = layout.ensure(root, "cache") / CACHE_NAME
         data = pickle.dumps({"key": key, "facts": facts(project), "project": project, "warnings": warnings},
                             protocol=pickle.HIGHEST_PROTOCOL)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        atomic_write(path, data)
     except Exception:  # noqa: BLE001 - a cache that cannot be written is not an error
         return
