@@ -203,3 +203,14 @@ def test_env_from_secret_with_dotted_keys_imports_and_validates(tmp_path: Path) 
     refs: Any = (*profile.secrets, *profile.components["web"].secrets)
     assert [(r.name, r.key, r.env) for r in refs] == [("tls", "CA_BUNDLE", "CA_BUNDLE")]
     assert "QUJD" not in (root / "profiles" / "acme.yaml").read_text()
+
+
+def test_a_json_dump_reads_fast_and_keeps_lines_for_errors() -> None:
+    import json
+
+    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}, "spec": {"replicas": 2}}
+    (parsed,) = importer.parse_dump(json.dumps({"apiVersion": "v1", "kind": "List", "items": [obj]}))
+    assert parsed["spec"]["replicas"] == 2
+    obj["spec"]["replicas"] = "abc"
+    with pytest.raises(DevenvError, match=r"^d\.json:8: .*replicas must be a whole number"):
+        importer.parse_dump(json.dumps(obj, indent=2), "d.json")
