@@ -159,7 +159,8 @@ class Engine:
             comps = seen.get(t, [])
             running = any(r.state in ("running", "healthy", "starting", "unhealthy") for r in comps)
             detail = "" if comps else ("data kept" if t in kept else NEVER_STARTED)
-            for r in comps:
+            order = list(self.specs[t].workloads) if t in self.specs else []
+            for r in sorted(comps, key=lambda r: (order.index(r.component) if r.component in order else 99)):
                 self.emit(ComponentState(tenant=t, component=r.component, state=_component_word(r.state),
                                          health="" if r.health == "none" else r.health, image=r.image, url=r.url))
             self.emit(TenantState(tenant=t, state="up" if running else "stopped", detail=detail))
@@ -343,7 +344,7 @@ class Engine:
         from devenv.watch.observer import Watcher, check_inotify
 
         self._batches = asyncio.Queue()
-        roots = watch_roots(self.project.app, list(self.specs.values()))  # base chain included
+        roots = watch_roots(self.project.app, self._every_spec())  # base chain included
         loop = asyncio.get_running_loop()
         queue = self._batches
 
@@ -359,6 +360,18 @@ class Engine:
             self.emit(Timeline(kind="warn", message=warning))
         self._tasks.append(asyncio.create_task(self._apply_batches()))
         self.emit(WatchStatus(watching=True, files=files))
+
+    def _every_spec(self) -> list[TenantSpec]:
+        """The session's specs and every other tenant's: a tenant started later from the TUI has
+        its sources watched from the start too."""
+        specs = dict(self.specs)
+        for t in self.project.profiles:
+            if t not in specs:
+                try:
+                    specs[t] = resolve(self.project, t, "local")
+                except DevenvError:  # a tenant that cannot resolve cannot start either
+                    continue
+        return list(specs.values())
 
     async def initial_sync(self) -> None:
         """Edits made while devenv was stopped reach the running containers (``devenv watch``)."""
