@@ -27,8 +27,9 @@ def start_hint() -> str:
     return "start Docker (Docker Desktop, or `sudo systemctl start docker`) and check `docker info`"
 
 
-def client(timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    """A connected SDK client, or ``EngineError`` saying how to start the engine."""
+def client(timeout: float | None = 10.0):  # type: ignore[no-untyped-def]
+    """A connected SDK client, or ``EngineError`` saying how to start the engine. ``timeout=None``
+    waits on reads for ever (an event stream)."""
     import docker
 
     try:

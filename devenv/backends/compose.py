@@ -58,6 +58,11 @@ class ComposeBackend(Backend):
         with self._lock:
             self._client = None
 
+    def event_client(self) -> Any:
+        """A client for the engine's event stream: its own, without a read timeout (a quiet
+        project may send nothing for hours; the shared client's timeout would end the stream)."""
+        return dockerclient.client(timeout=None)
+
     def compose_file(self, tenant: str) -> Path:
         layout.ensure(self.project.app.root, tenant)
         return layout.compose_file(self.project.app.root, tenant)
@@ -599,8 +604,8 @@ class Monitor:
         what happened while the full read ran, so nothing falls between the two."""
         label = f"{LABEL_PROJECT}={self.backend.project.app.name}"
         self.calls += 1
-        self._stream = self.backend.client.events(decode=True, since=int(since),
-                                                  filters={"type": "container", "label": [label]})
+        self._stream = self.backend.event_client().events(decode=True, since=int(since),
+                                                          filters={"type": "container", "label": [label]})
         for ev in self._stream:
             if self.stop_event.is_set():
                 return

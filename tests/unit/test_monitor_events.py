@@ -91,6 +91,7 @@ def watched(sample: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Mon
     client = FakeClient()
     backend._client = client
     monkeypatch.setattr(backend, "reconnect", lambda: None)
+    monkeypatch.setattr(backend, "event_client", lambda: client)
     mon = Monitor(backend, ["acme"], lambda t, c, line: None, interval=0.05)
     mon.start()
     wait(lambda: client.streams)
