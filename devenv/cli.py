@@ -79,15 +79,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except DevenvError as exc:
-        print(f"devenv: error: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"  hint: {exc.hint}", file=sys.stderr)
-        return exc.exit_code
+        return _report(exc)
     except KeyboardInterrupt:
         print("devenv: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        _quiet_stdout()
         return 0
+    except OSError as exc:  # last resort: the real sites convert their own errors with the fix
+        return _report(fsutil_error(exc))
+    except RecursionError:
+        return _report(DevenvError("the input nests too deeply", "flatten the file devenv was reading"))
+
+
+def fsutil_error(exc: OSError) -> DevenvError:
+    from devenv.fsutil import os_error
+
+    where = exc.filename if exc.filename is not None else "a file"
+    return os_error(exc, where, "use")
+
+
+def _report(exc: DevenvError) -> int:
+    print(f"devenv: error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"  hint: {exc.hint}", file=sys.stderr)
+    return exc.exit_code
+
+
+def _quiet_stdout() -> None:
+    """The reader of a pipe went away: stop Python complaining about it at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

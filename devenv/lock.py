@@ -23,7 +23,7 @@ from pathlib import Path
 
 from devenv import layout
 from devenv.errors import DevenvError
-from devenv.fsutil import private_open
+from devenv.fsutil import os_error, private_open
 
 
 @contextmanager
@@ -31,7 +31,11 @@ def project_lock(root: Path, what: str, wait: float = 120.0) -> Iterator[None]:
     """Hold ``.devenv/lock`` while building and deploying. A second holder waits up to ``wait``
     seconds (saying who it waits for), then refuses clearly."""
     layout.ensure(root)
-    fd = os.open(layout.project_lock(root), os.O_RDWR | os.O_CREAT, 0o600)
+    path = layout.project_lock(root)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK, 0o600)
+    except OSError as exc:
+        raise os_error(exc, path, "open") from None
     try:
         _acquire_project(fd, time.monotonic() + wait)
         os.ftruncate(fd, 0)

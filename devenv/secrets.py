@@ -18,7 +18,7 @@ from pathlib import Path
 
 from devenv import layout
 from devenv.errors import DevenvError
-from devenv.fsutil import atomic_write, private_dir
+from devenv.fsutil import atomic_write, os_error, private_dir, read_text
 from devenv.model.types import SecretRef, TenantSpec
 
 Values = dict[str, dict[str, str]]  # secret name -> key -> value
@@ -53,11 +53,11 @@ def secret_refs(spec: TenantSpec) -> list[SecretRef]:
 def stored_secret_values(root: Path, tenant: str) -> Values:
     """What earlier runs generated for ``tenant``; empty when nothing was stored. Never writes."""
     path = secrets_file(root, tenant)
-    if not path.is_file():
+    if not path.exists():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data = json.loads(read_text(path, 4 * 1024 * 1024))
+    except ValueError as exc:
         raise DevenvError(f"cannot read local secrets {path}: {exc}",
                           "delete the file; devenv generates new values (a database may need resetting)") from exc
     if not isinstance(data, dict):
@@ -136,7 +136,10 @@ def _write_private(path: Path, text: str) -> None:
     """Atomic and private from the first byte (``atomic_write``'s temp file is created 0600), in
     a directory only the owner can enter."""
     private_dir(path.parent)
-    os.chmod(path.parent, 0o700)
+    try:
+        os.chmod(path.parent, 0o700)
+    except OSError as exc:
+        raise os_error(exc, path.parent, "protect") from None
     atomic_write(path, text)
 
 

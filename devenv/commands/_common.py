@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any
@@ -20,12 +21,26 @@ def load(strict: bool = False, quiet: bool = False) -> Project:
     return project
 
 
-def split_names(values: list[str] | None) -> list[str]:
-    """``--tenant a,b --tenant c`` -> ``[a, b, c]``."""
+def split_names(values: list[str] | None, flag: str = "--tenant") -> list[str]:
+    """``--tenant a,b --tenant c`` -> ``[a, b, c]``. An empty name is an error, never "all":
+    ``down --tenant "$T"`` with an unset ``T`` must not stop every tenant."""
     out: list[str] = []
     for v in values or []:
-        out += [x.strip() for x in v.split(",") if x.strip()]
+        parts = [x.strip() for x in v.split(",")]
+        if not all(parts):
+            raise DevenvError(f"{flag} {v!r} contains an empty name",
+                              f"name each one (e.g. {flag} acme,globex), or leave {flag} out")
+        out += parts
     return out
+
+
+def tenant_name(value: str) -> str:
+    """argparse ``type`` for ``--tenant``: refuse empty names before anything loads or acts."""
+    try:
+        split_names([value])
+    except DevenvError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+    return value
 
 
 def pick_tenants(project: Project, names: list[str] | None, default_all: bool = False) -> list[str]:
@@ -52,7 +67,7 @@ def pick_tenants(project: Project, names: list[str] | None, default_all: bool = 
 
 
 def add_tenant_arg(p: Any, help: str = "tenant(s) to act on, comma-separated or repeated") -> None:
-    p.add_argument("--tenant", "-t", action="append", metavar="T", help=help)
+    p.add_argument("--tenant", "-t", action="append", metavar="T", type=tenant_name, help=help)
 
 
 def print_json(data: Any) -> None:

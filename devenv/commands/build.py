@@ -38,7 +38,7 @@ def images_for(project: Project, tenants: list[str]) -> list[str]:
 
 
 def _wanted(project: Project, args: argparse.Namespace) -> list[str]:
-    images = split_names(args.image)
+    images = split_names(args.image, "--image")
     unknown = [i for i in images if i not in project.app.images]
     if unknown:
         raise DevenvError(f"unknown image(s): {', '.join(unknown)}",

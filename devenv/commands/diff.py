@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from dataclasses import asdict, replace
 
 from devenv.commands._common import add_tenant_arg, load, pick_tenants, print_json, split_names
@@ -34,14 +35,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    dev = tuple(split_names(args.dev))
+    dev = tuple(split_names(args.dev, "--dev"))
     if dev and not args.as_prod:
         raise DevenvError("--dev only makes sense with --as-prod", "add --as-prod, or drop --dev")
     project = load()
     tenants = pick_tenants(project, args.tenant)
-    if len(tenants) != 1:
+    if len(tenants) != 1 and args.tenant:
         raise DevenvError("devenv diff compares one tenant at a time", "pass a single --tenant T")
-    tenant = tenants[0]
+    tenant = tenants[0]  # unnamed: the project's first default tenant, as the help says
+    if not args.tenant and not args.json:
+        print(f"devenv: comparing tenant {tenant} (pass --tenant to pick another)", file=sys.stderr)
     diffs = tenant_differences(project, tenant, args.as_prod, dev, args.backend)
     if args.json:
         print_json({"tenant": tenant, "mode": "as-prod" if args.as_prod else "local", "dev": list(dev),

@@ -34,7 +34,7 @@ def _findings(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
     from devenv.commands._common import load
 
     project = load(quiet=args.json)
-    names = split_names(args.image)
+    names = split_names(args.image, "--image")
     unknown = [n for n in names if n not in project.app.images]
     if unknown:
         raise DevenvError(f"unknown image(s): {', '.join(unknown)}",

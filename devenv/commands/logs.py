@@ -25,13 +25,15 @@ def run(args: argparse.Namespace) -> int:
     from devenv.commands._printer import Printer
     from devenv.events import LogLine
     from devenv.model.resolve import resolve
-    from devenv.secrets import Masker, local_secret_values
+    from devenv.secrets import Masker, merge_values, stored_secret_values
 
     project = load()
     tenants = pick_tenants(project, args.tenant, default_all=False)
     backend = get_backend(args.backend, project, None)
     backend.check()
-    values = [v for t in tenants for keys in local_secret_values(project.app.root, resolve(project, t)).values()
+    # Reading logs masks the values already known; it never generates (writes) new ones.
+    values = [v for t in tenants
+              for keys in merge_values(resolve(project, t), stored_secret_values(project.app.root, t)).values()
               for v in keys.values()]
     masker = Masker(values)
     printer = Printer(out=sys.stdout)

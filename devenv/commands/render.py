@@ -17,14 +17,14 @@ Rendering writes nothing by default. Secrets follow from that:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from devenv import secrets
+from devenv import fsutil, secrets
 from devenv.commands._common import add_tenant_arg, load, pick_tenants, split_names
 from devenv.errors import DevenvError
-from devenv.fsutil import atomic_write
 from devenv.model.resolve import resolve
 from devenv.model.types import Project, TenantSpec
 from devenv.render.compose import compose_warnings, load_fragments, render_compose
@@ -47,7 +47,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--env", choices=("local", "prod"), default="local",
                    help="local (the overlay applied, images built from source) or prod (production's view)")
     p.add_argument("--cluster", action="store_true", help="render the kind cluster config for the tenants")
-    p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument("--output", "-o", metavar="FILE",
+                   help="write to FILE instead of stdout (`-` or /dev/stdout: stdout); an existing file is "
+                        "replaced only with --force or after a prompt; devices, FIFOs and symlinks leading "
+                        "outside the project need --force")
+    p.add_argument("--force", "-f", action="store_true",
+                   help="--output: replace an existing file, or write into a device or FIFO, without asking")
     p.add_argument("--write-secrets", action="store_true",
                    help="generate and store missing local secret values (and the compose env file)")
     p.add_argument("--expose", action="store_true", help="compose: publish ports on 0.0.0.0, not 127.0.0.1")
@@ -64,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         text = render_compose_text(project, args)
     else:
         text = render_kube_text(project, args)
-    write_output(text, args.output)
+    write_output(text, args.output, project.app.root, args.force)
     return 0
 
 
@@ -159,11 +164,41 @@ def kube_secret_values(root: Path, spec: TenantSpec, write: bool) -> dict[str, d
     return values
 
 
-def write_output(text: str, output: Path | None) -> None:
-    """Stdout, or FILE replaced atomically and private (kind output may hold dev secret values)."""
-    if output is None:
+def write_output(text: str, output: str | None, root: Path, force: bool = False) -> None:
+    """Stdout, or FILE replaced atomically and private (kind output may hold dev secret values).
+    Never replaces a device, a FIFO or a directory, never follows a symlink out of the project and
+    never overwrites a file without ``--force`` or a yes at a prompt."""
+    if output is None or output in fsutil.STREAMS:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    output = atomic_write(output.resolve(), text)
-    note(f"wrote {output}")
+    if output == "":
+        raise DevenvError("--output is empty", "name a file, or `-` for stdout")
+    if fsutil.is_stream(output):
+        fsutil.write_into_special(Path(output), text)
+        return
+    target = Path(output).absolute()
+    refusal = fsutil.output_refusal(target, root, force)
+    if refusal:
+        raise DevenvError(f"refusing to write: {refusal}", "pick another --output, or add --force to write into it")
+    if target.exists() and not target.is_file():  # a device or FIFO, and --force was given
+        fsutil.write_into_special(target, text)
+        note(f"wrote into {target}")
+        return
+    if target.exists() and not force:
+        _confirm_replace(target)
+    written = fsutil.atomic_write(Path(os.path.realpath(target)), text)
+    note(f"wrote {written}")
+
+
+def _confirm_replace(target: Path) -> None:
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise DevenvError(f"{target} already exists", "add --force to replace it, or pick another --output")
+    sys.stderr.write(f"devenv: replace {target}? [y/N] ")
+    sys.stderr.flush()
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, KeyboardInterrupt):
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        raise DevenvError(f"{target} left unchanged", "add --force to replace it without asking")

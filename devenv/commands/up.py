@@ -44,8 +44,8 @@ def _as_prod_specs(project: Project, tenants: list[str], args: argparse.Namespac
     from devenv.dockerclient import client
     from devenv.model.asprod import check_images_present, resolve_as_prod
 
-    specs = {t: resolve_as_prod(project, t, tuple(split_names(args.dev)), backend=args.backend) for t in tenants}
-    unknown = [d for d in split_names(args.dev) if d not in project.app.components]
+    specs = {t: resolve_as_prod(project, t, tuple(split_names(args.dev, "--dev")), backend=args.backend) for t in tenants}
+    unknown = [d for d in split_names(args.dev, "--dev") if d not in project.app.components]
     if unknown:
         raise DevenvError(f"--dev names unknown component(s): {', '.join(unknown)}",
                           f"components: {', '.join(project.app.components)}")
@@ -77,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def _plain(engine, detach: bool, lock) -> int:  # type: ignore[no-untyped-def]
     try:
+        # No engine: fail before the lock file or a generated secret is written.
+        await asyncio.to_thread(engine.backend.check)
         with lock:  # only while building and deploying: a watching session does not block others
             await engine.start()
     except DevenvError:

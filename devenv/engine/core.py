@@ -127,13 +127,13 @@ class Engine:
         self._loop = asyncio.get_running_loop()
         self._ensure_executor()
         self._tasks.append(asyncio.create_task(self._flush_logs()))
-        self._masker = _masker(self.project, list(self.specs.values()))
         self.subscribe(eventlog.EventLog(self.project.app.root, mask=self._mask))
         try:
             await asyncio.to_thread(self.backend.check)
         except DevenvError as exc:
             self.emit(EngineHealth(ok=False, detail=exc.message))
             raise
+        self._masker = _masker(self.project, list(self.specs.values()))  # after the check: no engine, no secret written
         self.emit(EngineHealth(ok=True))
         await self._announce_tenants()
         if up:

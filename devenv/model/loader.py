@@ -27,10 +27,19 @@ def find_root(start: Path | None = None) -> Path:
     env_root = os.environ.get("DEVENV_ROOT")
     here = Path(start or env_root or Path.cwd()).resolve()
     for d in (here, *here.parents):
-        if (d / APP_FILE).is_file():
+        if _present(d / APP_FILE):  # a FIFO or directory there is reported, not walked past
             return d
     raise DevenvError(f"no {APP_FILE} found in {here} or any parent directory",
                       "run devenv from your project's directory, or pass --root DIR")
+
+
+def _present(path: Path) -> bool:
+    """Something stands at ``path`` (a dangling or looping symlink too): it is read and any problem
+    reported, never skipped silently."""
+    try:
+        return path.exists() or path.is_symlink()
+    except OSError:
+        return True
 
 
 def rel(root: Path, file: Path) -> str:
@@ -50,6 +59,9 @@ def read_documents(root: Path) -> tuple[Document | None, dict[str, Document], li
     profiles: dict[str, Document] = {}
     pdir = root / PROFILES_DIR
     files = sorted(pdir.glob("*.yaml")) + sorted(pdir.glob("*.yml")) if pdir.is_dir() else []
+    if _present(pdir) and not pdir.is_dir():
+        problems.append(Problem(PROFILES_DIR, None, "", "profiles is not a directory",
+                                "make profiles/ a directory holding one <tenant>.yaml per tenant"))
     for f in files:
         if f.stem in profiles:  # acme.yaml and acme.yml: one tenant, two files
             problems.append(duplicate_profile(f.stem, profiles[f.stem], rel(root, f)))
@@ -61,7 +73,7 @@ def read_documents(root: Path) -> tuple[Document | None, dict[str, Document], li
     overlays: list[Document] = []
     for name in OVERLAY_FILES:
         f = root / name
-        if f.is_file():
+        if _present(f):
             doc, p = load_yaml(f, name)
             problems += p
             if doc is not None:
@@ -87,7 +99,7 @@ def load_project(root: Path | None = None, strict: bool = False) -> tuple[Projec
 
 
 def project_root(root: Path | None = None) -> Path:
-    return find_root(root) if root is None or not (Path(root) / APP_FILE).is_file() else Path(root).resolve()
+    return find_root(root) if root is None or not _present(Path(root) / APP_FILE) else Path(root).resolve()
 
 
 def load_cached(root: Path | None = None, strict: bool = False) -> tuple[Project, list[Problem]]:

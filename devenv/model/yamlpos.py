@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from devenv.errors import Problem
+from devenv.errors import DevenvError, Problem
+from devenv.fsutil import read_bytes
 
 MAX_BYTES = 2 * 1024 * 1024  # a config file larger than this is a mistake, not a config
 FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml composes ~100x faster
@@ -75,12 +76,52 @@ class _Walk:
             raise _TooLarge
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _merge_sources(node: yaml.Node) -> list[yaml.MappingNode] | None:
+    """The mappings a ``<<`` merges, first wins: one mapping (``<<: *a``) or a list of them
+    (``<<: [*a, *b]``); ``None`` when it names anything else."""
+    if isinstance(node, yaml.MappingNode):
+        return [node]
+    if isinstance(node, yaml.SequenceNode) and all(isinstance(n, yaml.MappingNode) for n in node.value):
+        return list(node.value)
+    return None
+
+
+def _merge(merges: list[tuple[yaml.Node, yaml.Node]], out: dict[Any, Any], path: KeyPath, pos: Positions,
+           problems: list[Problem], walk: _Walk) -> None:
+    """YAML's merge key: keys of the merged mappings that the mapping does not set itself, each
+    with the line where its value is written (inside the anchor)."""
+    for key_node, value_node in merges:
+        sources = _merge_sources(value_node)
+        if sources is None:
+            problems.append(Problem(pos.file, key_node.start_mark.line + 1, dotted(path),
+                                    "`<<` must merge a mapping (`<<: *anchor`) or a list of them",
+                                    "point `<<:` at an anchored mapping, e.g. `x-defaults: &defaults {...}`"))
+            continue
+        for source in sources:
+            inner = Positions(pos.file)
+            merged = _construct(source, path, inner, problems, walk)
+            for key, value in merged.items():
+                if key in out:
+                    continue
+                out[key] = value
+                for sub, line in inner.lines.items():
+                    if sub[: len(path) + 1] == path + (key,):
+                        pos.lines.setdefault(sub, line)
+
+
 def _construct(node: yaml.Node, path: KeyPath, pos: Positions, problems: list[Problem], walk: _Walk) -> Any:
     walk.spend()
     pos.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
+        merges: list[tuple[yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                merges.append((key_node, value_node))
+                continue
             key = _construct(key_node, path + ("<key>",), Positions(pos.file), problems, walk)
             if not isinstance(key, str | int | float | bool) or key is None:
                 problems.append(Problem(pos.file, key_node.start_mark.line + 1, dotted(path),
@@ -95,6 +136,7 @@ def _construct(node: yaml.Node, path: KeyPath, pos: Positions, problems: list[Pr
                 continue
             pos.lines[child] = key_node.start_mark.line + 1
             out[key] = _construct(value_node, child, pos, problems, walk)
+        _merge(merges, out, path, pos, problems, walk)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, path + (i,), pos, problems, walk) for i, item in enumerate(node.value)]
@@ -106,11 +148,11 @@ def _construct(node: yaml.Node, path: KeyPath, pos: Positions, problems: list[Pr
 def load_yaml(file: Path, display: str | None = None) -> tuple[Document | None, list[Problem]]:
     """Read ``file``; return the document (``None`` when unreadable) and the problems found."""
     name = display or str(file)
-    try:
-        with file.open("rb") as fh:  # bounded: a path may name a device or a huge file
-            raw = fh.read(MAX_BYTES + 1)
-    except OSError as exc:
-        return None, [Problem(name, None, "", f"cannot read the file: {exc.strerror}", "check the path and permissions")]
+    try:  # bounded and non-blocking: a path may name a FIFO, a device or a huge file
+        raw = read_bytes(file, MAX_BYTES, name)
+    except DevenvError as exc:
+        what = exc.message.replace(f"cannot read {name}:", "cannot read the file:").replace(f"{name} is ", "cannot read the file: it is ")
+        return None, [Problem(name, None, "", what, exc.hint)]
     if len(raw) > MAX_BYTES:
         return None, [Problem(name, None, "", f"the file is larger than {MAX_BYTES // 1024} KiB, the limit for a config",
                               "this is probably not a devenv config; check the path")]

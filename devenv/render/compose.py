@@ -17,8 +17,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from devenv.errors import DevenvError
 from devenv.model.types import (
     LABEL_COMPONENT,
@@ -235,10 +233,14 @@ def load_fragments(root: Path) -> Fragments:
 
 
 def _read_fragment(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DevenvError(f"cannot read compose fragment {path}: {exc}", "fix the YAML in that file") from exc
+    from devenv.model.yamlpos import load_yaml  # bounded, non-blocking, merge keys, lines
+
+    doc, problems = load_yaml(path)
+    errors = [p for p in problems if p.severity == "error"]
+    if doc is None or errors:
+        first = (errors or problems)[0]
+        raise DevenvError(f"cannot read compose fragment {first}", first.hint or "fix the YAML in that file")
+    data = doc.data
     if data is None:
         return {}
     if not isinstance(data, dict):

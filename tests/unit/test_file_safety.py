@@ -1,0 +1,240 @@
+"""Hostile file states: every command refuses cleanly (path + fix), never hangs, never clobbers.
+
+Through the real CLI entry point (``cli.main``) on a copy of the sample: ``render --output`` onto
+devices, FIFOs, directories, symlinks leading out and existing files; a ``.devenv`` that is a file;
+FIFOs and directories where profiles and overlays should be; empty tenant names.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+from test_render_support import fixed_images, load_sample
+
+from devenv import cli, fsutil
+from devenv.commands import render as render_cmd
+from devenv.errors import DevenvError
+from devenv.model.types import Project
+
+
+@pytest.fixture
+def project(sample: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    project = load_sample(sample)
+    monkeypatch.setattr(render_cmd, "image_refs", lambda p, specs: fixed_images(p, "cmd"))
+    return project
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exc:  # argparse refusals
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+# --- render --output -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target", ["-", "/dev/stdout"])
+def test_output_dash_and_dev_stdout_stream(project: Project, capsys: pytest.CaptureFixture[str], target: str) -> None:
+    code, out, err = run(capsys, "render", "-t", "acme", "-o", target)
+    assert code == 0 and yaml.safe_load(out)["name"] == "devenv-acme"
+
+
+def test_output_refuses_a_directory(project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "render", "-t", "acme", "-o", str(tmp_path), "--force")
+    assert code == 1 and f"{tmp_path} is a directory" in err and "hint:" in err
+    assert tmp_path.is_dir()
+
+
+def test_output_never_replaces_dev_null(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "render", "-t", "acme", "-o", "/dev/null")
+    assert code == 1 and "character device" in err and "--force" in err
+    code, _, err = run(capsys, "render", "-t", "acme", "-o", "/dev/null", "--force")
+    assert code == 0
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_output_fifo_refused_then_written_into_with_force(project: Project, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    code, _, err = run(capsys, "render", "-t", "acme", "-o", str(fifo))
+    assert code == 1 and "FIFO" in err
+    code, _, err = run(capsys, "render", "-t", "acme", "-o", str(fifo), "--force")  # nobody reads: no hang
+    assert code == 1 and "no process reads" in err
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader: the write goes through
+    try:
+        code, _, _ = run(capsys, "render", "-t", "acme", "-o", str(fifo), "--force")
+        data = os.read(reader, 1 << 20)
+    finally:
+        os.close(reader)
+    assert b"devenv-acme" in data
+    assert code == 0 and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_output_socket_refused(project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "s.sock"
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(path))
+        code, _, err = run(capsys, "render", "-t", "acme", "-o", str(path))
+    assert code == 1 and "socket" in err
+
+
+def test_output_existing_file_needs_force(project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "out.yaml"
+    target.write_text("mine\n")
+    code, _, err = run(capsys, "render", "-t", "acme", "-o", str(target))
+    assert code == 1 and "already exists" in err and "--force" in err and target.read_text() == "mine\n"
+    code, _, _ = run(capsys, "render", "-t", "acme", "-o", str(target), "--force")
+    assert code == 0 and yaml.safe_load(target.read_text())["name"] == "devenv-acme"
+
+
+def test_output_symlink_out_of_the_project(project: Project, sample: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    link = sample / "out.yaml"
+    link.symlink_to(victim)
+    code, _, err = run(capsys, "render", "-t", "acme", "-o", str(link))
+    assert code == 1 and "symlink leading outside the project" in err and victim.read_text() == "precious\n"
+    inside = sample / "inside.yaml"
+    inside.write_text("old\n")
+    (sample / "in-link.yaml").symlink_to(inside)
+    code, _, err = run(capsys, "render", "-t", "acme", "-o", str(sample / "in-link.yaml"), "--force")
+    assert code == 0 and (sample / "in-link.yaml").is_symlink() and "devenv-acme" in inside.read_text()
+
+
+def test_output_into_an_unwritable_directory_names_it(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    def refuse(*a: object, **k: object) -> None:
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(fsutil.tempfile, "mkstemp", refuse)
+    code, _, err = run(capsys, "render", "-t", "acme", "-o", str(tmp_path / "x.yaml"))
+    assert code == 1 and f"cannot write {tmp_path}" in err and "chmod" in err
+
+
+# --- .devenv/ state ---------------------------------------------------------------------------------
+
+def test_state_dir_that_is_a_file(project: Project, sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (sample / ".devenv").write_text("not a dir\n")
+    code, _, err = run(capsys, "render", "-t", "acme", "--write-secrets")
+    assert code == 1 and f"{sample / '.devenv'} is a file, not a directory" in err and "move" in err
+
+
+def test_cache_that_is_a_file(project: Project, sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(DevenvError, match="is a file, not a directory"):
+        (sample / ".devenv").mkdir()
+        (sample / ".devenv" / "cache").write_text("x")
+        fsutil.state_dir(sample, "cache")
+
+
+def test_write_secrets_guarantees_the_gitignore(project: Project, sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = run(capsys, "render", "-t", "acme", "--write-secrets")
+    assert code == 0
+    assert (sample / ".devenv" / ".gitignore").read_text() == "*\n"
+    assert (sample / ".devenv" / "secrets").is_dir()
+
+
+def test_every_private_write_under_devenv_gets_the_gitignore(tmp_path: Path) -> None:
+    fsutil.atomic_write(tmp_path / ".devenv" / "a" / "b" / "secret.json", "{}")
+    assert (tmp_path / ".devenv" / ".gitignore").read_text() == "*\n"
+
+
+def test_atomic_write_refuses_to_replace_a_fifo(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "f")
+    with pytest.raises(DevenvError, match="FIFO"):
+        fsutil.atomic_write(tmp_path / "f", "x")
+    assert stat.S_ISFIFO(os.stat(tmp_path / "f").st_mode)
+
+
+# --- special files where devenv reads ---------------------------------------------------------------
+
+def test_fifo_profile_is_refused_not_read(project: Project, sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    os.mkfifo(sample / "profiles" / "blocked.yaml")
+    code, out, err = run(capsys, "validate")  # would block forever on open() before
+    assert code == 1 and "profiles/blocked.yaml: cannot read the file: it is a FIFO" in out
+
+
+@pytest.mark.parametrize("kind", ["directory", "device", "dangling"])
+def test_overlay_that_is_not_a_file_is_reported(project: Project, sample: Path, capsys: pytest.CaptureFixture[str],
+                                                kind: str) -> None:
+    personal = sample / "devenv.personal.yaml"
+    if kind == "directory":
+        personal.mkdir()
+    elif kind == "device":
+        personal.symlink_to("/dev/zero")
+    else:
+        personal.symlink_to(sample / "nowhere.yaml")
+    code, out, _ = run(capsys, "validate")
+    assert code == 1 and "devenv.personal.yaml: cannot read the file" in out
+
+
+def test_read_bytes_refuses_devices_and_bounds_reads(tmp_path: Path) -> None:
+    with pytest.raises(DevenvError, match="character device"):
+        fsutil.read_bytes(Path("/dev/zero"), 10)
+    (tmp_path / "big").write_bytes(b"x" * 100)
+    assert len(fsutil.read_bytes(tmp_path / "big", 10)) == 11
+
+
+# --- tenant names ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["", ",", " , ", "acme,", ",acme", "acme,,globex"])
+@pytest.mark.parametrize("command", ["down", "up", "status", "logs", "build", "render", "diff", "watch"])
+def test_empty_tenant_names_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str], command: str, value: str) -> None:
+    """Refused by the argument parser: before the project loads, before anything acts or writes."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DEVENV_ROOT", str(tmp_path))
+    code, out, err = run(capsys, command, "--tenant", value)
+    assert code == 2 and "empty name" in err and out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_diff_without_tenant_uses_the_first_default(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "diff")
+    assert code == 0 and out.startswith("tenant acme:") and "comparing tenant acme" in err
+
+
+# --- YAML merge keys ---------------------------------------------------------------------------------
+
+def test_merge_keys_with_anchors_in_x_keys(sample: Path) -> None:
+    from devenv.model.loader import load_project
+
+    app = sample / "devenv.yaml"
+    text = app.read_text()
+    text = text.replace("images:\n", "x-child: &child\n  parent: base\n\nimages:\n", 1)
+    text = text.replace("  api:\n    context: examples/shop/api\n    parent: base\n",
+                        "  api:\n    context: examples/shop/api\n    <<: *child\n", 1)
+    app.write_text(text)
+    project, _ = load_project(sample)
+    assert project.app.images["api"].parent == "base"
+
+
+def test_merged_value_errors_point_at_the_anchor(sample: Path) -> None:
+    from devenv.errors import ConfigError
+    from devenv.model.loader import load_project
+
+    app = sample / "devenv.yaml"
+    text = app.read_text().replace("images:\n", "x-child: &child\n  parent: bsae\n\nimages:\n", 1)
+    text = text.replace("  api:\n    context: examples/shop/api\n    parent: base\n",
+                        "  api:\n    context: examples/shop/api\n    <<: [*child]\n", 1)
+    app.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_project(sample)
+    anchor_line = text.splitlines().index("  parent: bsae") + 1
+    found = [p for p in info.value.problems if "unknown parent image 'bsae'" in p.message]
+    assert found and found[0].line == anchor_line and found[0].key == "images.api.parent"
+
+
+def test_merge_of_a_scalar_is_a_problem_with_its_line(sample: Path) -> None:
+    from devenv.model.yamlpos import parse_yaml_text
+
+    doc, problems = parse_yaml_text("a: &x 1\nb:\n  <<: *x\n", "f.yaml")
+    assert problems and problems[0].line == 3 and "`<<` must merge a mapping" in problems[0].message
