@@ -25,13 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from devenv import layout
-from devenv.errors import Problem
+from devenv.errors import DevenvError, Problem
+from devenv.fsutil import read_bytes
 from devenv.model.types import Project
 
 CACHE_NAME = "project.pickle"
 FORMAT = 1
 _MODEL_DIR = Path(__file__).resolve().parent
 _SCHEMA_DIR = _MODEL_DIR.parent / "schema"
+MAX_INPUT = 16 * 1024 * 1024  # past the loader's own limit: such a file is reported by the full pass
 _INPUTS = ("devenv.yaml", "devenv.local.yaml", "devenv.personal.yaml")
 
 
@@ -56,9 +58,9 @@ def fingerprint(root: Path, strict: bool) -> str:
     h = hashlib.sha256(f"{FORMAT}\0{__version__}\0{root}\0{strict}\0".encode())
     for f in input_files(root):
         h.update(f"\0{f.name}\0".encode())
-        try:
-            h.update(f.read_bytes())
-        except OSError:
+        try:  # bounded and non-blocking: a FIFO among the profiles must not hang every command
+            h.update(read_bytes(f, MAX_INPUT))
+        except DevenvError:
             h.update(b"\0missing")
     for src in sorted(_MODEL_DIR.glob("*.py")):  # an edited validator (editable install) invalidates
         try:
@@ -83,17 +85,17 @@ def facts(project: Project) -> tuple[Any, ...]:
 
 def _sha_or_none(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_bytes(path, MAX_INPUT)).hexdigest()
+    except DevenvError:
         return None
 
 
 def read(root: Path, key: str) -> tuple[Project, list[Problem]] | None:
     """The cached project for ``key``, or None (absent, stale, foreign, unreadable)."""
     try:
-        with open(cache_path(root), "rb") as f:
+        with open(os.open(cache_path(root), os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
             st = os.fstat(f.fileno())
-            if st.st_uid != os.geteuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
                 return None
             entry = pickle.load(f)
         if not isinstance(entry, dict) or entry.get("key") != key:
