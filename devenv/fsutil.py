@@ -18,7 +18,7 @@ from pathlib import Path
 
 from devenv.errors import DevenvError
 
-STATE = ".devenv"
+STATE = ".devenv"  # the name only, to recognise a write under it: paths come from devenv.layout
 
 
 def kind_of(mode: int) -> str:
@@ -90,13 +90,6 @@ def private_dir(path: Path) -> Path:
     if state is not None:
         _ensure_gitignore(state)
     return path
-
-
-def state_dir(root: Path, *parts: str) -> Path:
-    """``<root>/.devenv/<parts>``, created owner-only with its ``.gitignore`` (``layout.ensure``)."""
-    from devenv import layout
-
-    return layout.ensure(root, *parts)
 
 
 def _write_file(path: Path, text: str | bytes, mode: int) -> None:

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from test_render_support import fixed_images, load_sample
 
-from devenv import cli, fsutil
+from devenv import cli, fsutil, layout
 from devenv.commands import render as render_cmd
 from devenv.errors import DevenvError
 from devenv.model.types import Project
@@ -132,7 +132,7 @@ def test_cache_that_is_a_file(project: Project, sample: Path, capsys: pytest.Cap
     with pytest.raises(DevenvError, match="is a file, not a directory"):
         (sample / ".devenv").mkdir()
         (sample / ".devenv" / "cache").write_text("x")
-        fsutil.state_dir(sample, "cache")
+        layout.ensure(sample, "cache")
 
 
 def test_write_secrets_guarantees_the_gitignore(project: Project, sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
