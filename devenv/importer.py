@@ -606,6 +606,8 @@ def _component_doc(w: _Workload, env: dict[str, str], digest: str | None, notes:
         notes.append(f"{w.component}: image pinned to the digest the running pods use ({digest[:19]}...)")
     if image:
         doc["image"] = image
+    if w.obj.get("kind") == "StatefulSet":
+        doc["kind"] = "StatefulSet"
     resources = _resources(w.container.get("resources") or {})
     if resources:
         doc["resources"] = resources

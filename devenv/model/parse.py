@@ -133,6 +133,7 @@ def parse_profile(tenant: str, data: dict[str, Any], file: Path) -> Profile:
             probes={str(k): dict(v) for k, v in (d.get("probes") or {}).items() if v},
             service_account=d.get("service_account"),
             secrets=_secret_refs(d.get("secrets")),
+            kind=d.get("kind", "Deployment"),
         )
     return Profile(
         tenant=tenant,

@@ -189,6 +189,7 @@ def _workload(project, profile, comp, cp, env, ov, base, slots, enabled, diffs) 
         placement=cp.placement if cp else Placement(),
         probes=dict(cp.probes) if cp else {},
         service_account=cp.service_account if cp else None,
+        kind=cp.kind if cp else "Deployment",
     )
 
 

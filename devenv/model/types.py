@@ -148,6 +148,7 @@ class ComponentProfile:
     probes: dict[str, dict[str, Any]] = field(default_factory=dict)  # readiness/liveness/startup: k8s Probe
     service_account: str | None = None
     secrets: tuple[SecretRef, ...] = ()  # this component's own secret refs (besides the tenant's, for apps)
+    kind: str = "Deployment"  # production's workload kind: Deployment or StatefulSet
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,7 @@ class Workload:
     placement: Placement = field(default_factory=lambda: Placement())  # production's, per workload
     probes: dict[str, dict[str, Any]] = field(default_factory=dict)  # production's probes, by kind
     service_account: str | None = None
+    kind: str = "Deployment"  # production's workload kind; `render --env prod` keeps it
 
 
 @dataclass(frozen=True)

@@ -133,10 +133,16 @@ def secret_objects(project: Project, spec: TenantSpec, values: dict[str, dict[st
     return out
 
 
+def stateful(spec: TenantSpec, w: Workload) -> bool:
+    """Production runs it as a StatefulSet (kept in ``render --env prod``; locally a Deployment
+    with a claim per volume, as before)."""
+    return spec.env == "prod" and w.kind == "StatefulSet"
+
+
 def pvcs(project: Project, spec: TenantSpec) -> list[Manifest]:
     out = []
     for w in spec.workloads.values():
-        for v in w.volumes:
+        for v in () if stateful(spec, w) else w.volumes:
             out.append({
                 "apiVersion": "v1",
                 "kind": "PersistentVolumeClaim",
@@ -261,19 +267,27 @@ def deployment(project: Project, spec: TenantSpec, w: Workload, images: dict[str
     if prod:
         pod.update(placement(w))
     pod["containers"] = [container(w, image_for_env(spec, w, images), prod)]
-    if w.volumes:
+    sts = stateful(spec, w)
+    if w.volumes and not sts:
         pod["volumes"] = [{"name": v.name, "persistentVolumeClaim": {"claimName": v.name}} for v in w.volumes]
     dspec: dict[str, Any] = {
         "replicas": w.replicas,
         "selector": {"matchLabels": selector_labels(spec, w.name)},
     }
-    if w.volumes:
+    if sts:
+        dspec["serviceName"] = w.name
+    elif w.volumes:
         # A ReadWriteOnce volume cannot be attached to the old and the new pod at once.
         dspec["strategy"] = {"type": "Recreate"}
     dspec["template"] = {"metadata": {"labels": labels}, "spec": pod}
+    if sts and w.volumes:
+        dspec["volumeClaimTemplates"] = [
+            {"metadata": {"name": v.name}, "spec": {"accessModes": ["ReadWriteOnce"],
+                                                   "resources": {"requests": {"storage": DEFAULT_VOLUME_SIZE}}}}
+            for v in w.volumes]
     return {
         "apiVersion": "apps/v1",
-        "kind": "Deployment",
+        "kind": "StatefulSet" if sts else "Deployment",
         "metadata": meta(w.name, spec.namespace, labels),
         "spec": dspec,
     }

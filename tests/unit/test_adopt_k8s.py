@@ -113,11 +113,14 @@ def test_render_prod_round_trips_the_workloads(adopted: dict[str, Any]) -> None:
     configmaps = {o["metadata"]["name"]: {k: str(v) for k, v in (o.get("data") or {}).items()}
                   for o in objects if o["kind"] == "ConfigMap"}
     docs = prod_render(adopted["root"], adopted["tenant"])
-    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] in ("Deployment", "StatefulSet")}
     sources = {o["metadata"]["name"]: o for o in objects if o["kind"] in ("Deployment", "StatefulSet")}
-    assert sorted(deployments) == sorted(names[n] for n in sources)  # the same workloads
+    assert sorted(deployments) == sorted(names[n] for n in sources)  # the same workloads, of the same kinds
     for src_name, src in sources.items():
         out = deployments[names[src_name]]
+        assert out["kind"] == src["kind"], src_name
+        claims = [t["metadata"]["name"] for t in src["spec"].get("volumeClaimTemplates") or []]
+        assert len(out["spec"].get("volumeClaimTemplates") or []) == len(claims), src_name
         pod_in, pod_out = src["spec"]["template"]["spec"], out["spec"]["template"]["spec"]
         c_in, c_out = pod_in["containers"][0], pod_out["containers"][0]
         assert out["spec"]["replicas"] == src["spec"].get("replicas", 1), src_name
@@ -142,7 +145,7 @@ def test_render_prod_round_trips_the_workloads(adopted: dict[str, Any]) -> None:
 
 def test_render_prod_keeps_secret_refs_per_component(adopted: dict[str, Any]) -> None:
     _, _, _, names = CASES[adopted["name"]]
-    docs = {d["metadata"]["name"]: d for d in prod_render(adopted["root"], adopted["tenant"]) if d["kind"] == "Deployment"}
+    docs = {d["metadata"]["name"]: d for d in prod_render(adopted["root"], adopted["tenant"]) if d["kind"] in ("Deployment", "StatefulSet")}
     for src in adopted["objects"]:
         if src["kind"] not in ("Deployment", "StatefulSet"):
             continue

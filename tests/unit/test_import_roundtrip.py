@@ -141,7 +141,7 @@ def rendered(root: Path, tenant: str) -> tuple[Any, Any, dict[str, dict[str, Any
     project, _ = load_project(root)
     spec = resolve(project, tenant, "prod")
     docs = render_manifests(project, spec, images={})
-    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] in ("Deployment", "StatefulSet")}
     return project, spec, deployments
 
 
