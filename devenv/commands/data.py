@@ -47,6 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                     help="drop the public schema first (in the same transaction: a failed load keeps it)")
     ld.add_argument("--json", action="store_true", help="print what was loaded as JSON")
     ld.set_defaults(run=run_load)
+    sd = ds.add_parser("seed", help="run the seed the tenant's profile names (it runs by itself on a first start)")
+    _common(sd)
+    sd.set_defaults(run=run_seed_command)
 
 
 def _common(p: argparse.ArgumentParser, backend: bool = True) -> None:
@@ -167,4 +170,127 @@ def run_load(args: argparse.Namespace) -> int:
     result = load_dump(data, tenant, args.file, mask_file=args.mask, component=args.component, clean=args.clean)
     if args.json:
         print_json(result)
+    return 0
+
+
+# -- `devenv up --data NAME` and profile seeds ---------------------------------------------------------
+
+def prepare_up(engine: Any, args: argparse.Namespace, tenants: list[str]) -> None:
+    """Before ``up`` starts watching: restore ``--data NAME`` into each tenant (a tenant that never
+    ran here is brought up once, detached, so compose creates its volumes), and subscribe the seeder
+    for tenants whose data volumes do not exist yet (their first start)."""
+    name = getattr(args, "data", None)
+    seeded = [t for t in tenants if engine.project.profiles[t].seed is not None]
+    if not name and not seeded:
+        return
+    if args.backend != "compose":
+        if name:
+            driver(engine.project, args.backend)  # raises the backend's declared reason
+        return
+    data = driver(engine.project, "compose")
+    if name:
+        from devenv.lock import project_lock
+
+        with project_lock(data.root, f"devenv up --data {name}"):
+            _restore_before_up(data, args, tenants, name)
+        return
+    fresh = [t for t in seeded if not data.engine_volumes(t)]
+    if fresh:
+        engine.subscribe(Seeder(data, engine, set(fresh)))
+
+
+def _restore_before_up(data: Any, args: argparse.Namespace, tenants: list[str], name: str) -> None:
+    import asyncio
+
+    from devenv.commands.up import make_engine
+    from devenv.data import store
+
+    for t in tenants:
+        store.read(data.root, t, store.check_name(name))  # every snapshot exists before anything starts
+    for t in tenants:
+        if not data.engine_volumes(t):
+            print(f"devenv: {t}: first start; creating its volumes before restoring {name}", file=sys.stderr)
+            first = make_engine(args, [t], watch=False)
+            asyncio.run(_start_detached(first))
+        data.restore(t, name)
+        print(f"devenv: {t}: runs on snapshot {name}", file=sys.stderr)
+
+
+async def _start_detached(engine: Any) -> None:
+    try:
+        await engine.start()
+    finally:
+        await engine.stop(leave_running=True)
+
+
+class Seeder:
+    """An engine subscriber: once a fresh tenant is up, run its profile's seed on a (non-daemon)
+    thread, so a detached ``up`` exits only after the seed finished, and report on the timeline."""
+
+    def __init__(self, data: Any, engine: Any, tenants: set[str]) -> None:
+        self.data, self.engine, self.pending = data, engine, tenants
+
+    def __call__(self, ev: Any) -> None:
+        from devenv.engine.events import TenantState
+
+        if isinstance(ev, TenantState) and ev.state == "up" and ev.tenant in self.pending:
+            self.pending.discard(ev.tenant)
+            import threading
+
+            threading.Thread(target=self._run, args=(ev.tenant,), name=f"devenv-seed-{ev.tenant}").start()
+
+    def _run(self, tenant: str) -> None:
+        from devenv.engine.events import Timeline
+
+        t0 = time.perf_counter()
+        try:
+            what = run_seed(self.data, tenant)
+            self.engine.emit(Timeline(kind="info", message=f"seeded from {what}", tenants=(tenant,),
+                                      cost_ms=(time.perf_counter() - t0) * 1000))
+        except DevenvError as exc:
+            self.engine.emit(Timeline(kind="warn", message=f"seed failed: {exc.message.splitlines()[0]}",
+                                      tenants=(tenant,), detail=tuple(exc.message.splitlines()[1:])))
+
+
+def run_seed(data: Any, tenant: str) -> str:
+    """Run the tenant's profile seed now and remember that it ran on these volumes."""
+    from devenv.data import store
+    from devenv.data.load import load_dump
+
+    seed = data.project.profiles[tenant].seed
+    if seed is None:
+        raise DevenvError(f"tenant {tenant}'s profile names no seed",
+                          "add `seed: FILE.sql` (or `seed: {command: [...], component: C}`) to its profile")
+    if seed.sql:
+        path = data.root / seed.sql
+        if not path.is_file():
+            raise DevenvError(f"seed file {seed.sql} (profiles/{tenant}.yaml) does not exist",
+                              "fix the path; it is relative to the project root")
+        load_dump(data, tenant, str(path))
+    else:
+        _seed_command(data, tenant, seed)
+    state = store.read_state(data.root, tenant)
+    store.write_state(data.root, tenant, {**state, "seeded": seed.describe(), "seeded_at": store.now_iso(),
+                                          "seeded_volumes": data.volume_ids(tenant)})
+    return str(seed.describe())
+
+
+def _seed_command(data: Any, tenant: str, seed: Any) -> None:
+    spec = data.spec(tenant)
+    comp = seed.component or next((w.name for w in spec.workloads.values() if w.role == "app"), "")
+    if comp not in spec.workloads:
+        raise DevenvError(f"seed component {comp!r} is not a component of tenant {tenant}",
+                          f"its components: {', '.join(spec.workloads)}")
+    code, out = data.backend.exec(tenant, comp, list(seed.command))
+    if code != 0:
+        raise DevenvError(f"seed command `{seed.describe()}` in {tenant}/{comp} exited {code}:\n    "
+                          + "\n    ".join(out.strip().splitlines()[-10:] or ["(no output)"]),
+                          f"fix it and rerun with `devenv data seed --tenant {tenant}`")
+
+
+def run_seed_command(args: argparse.Namespace) -> int:
+    project = load()
+    tenant = one_tenant(project, args.tenant)
+    what = run_seed(driver(project, args.backend), tenant)
+    print(f"{tenant}: seeded from {what}")
     return 0

@@ -23,6 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--dev", action="append", metavar="COMPONENT", help="with --as-prod: build these from source")
     p.add_argument("--timeout", type=float, default=300, help="seconds to wait for health (default 300)")
     p.add_argument("--context", help="kind: a kube context other than devenv's own (explicit opt-in)")
+    p.add_argument("--data", metavar="SNAPSHOT", help="start the tenant(s) on this snapshot (`devenv data list`)")
     p.set_defaults(run=run)
 
 
@@ -64,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
         raise DevenvError("--dev only makes sense with --as-prod", "add --as-prod, or drop --dev")
     use_tui = not (args.no_tui or args.detach) and sys.stdout.isatty() and sys.stdin.isatty()
     engine = make_engine(args, tenants, watch=not (args.no_watch or args.detach))
+    from devenv.commands.data import prepare_up
+
+    prepare_up(engine, args, tenants)  # --data restores first; fresh tenants with a profile seed get it
     if use_tui:
         from tui import run_tui
 

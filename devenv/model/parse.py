@@ -20,6 +20,7 @@ from devenv.model.types import (
     Profile,
     Resources,
     SecretRef,
+    Seed,
     Volume,
     WatchRule,
 )
@@ -146,7 +147,19 @@ def parse_profile(tenant: str, data: dict[str, Any], file: Path) -> Profile:
         features={str(k): bool(v) for k, v in (data.get("features") or {}).items()},
         secrets=_secret_refs(data.get("secrets")),
         domains=tuple(data.get("domains") or ()),
+        seed=_seed(data.get("seed")),
     )
+
+
+def _seed(value: Any) -> Seed | None:
+    """``seed: FILE.sql`` or ``seed: {sql: FILE}`` or ``seed: {command: [...], component: C}``."""
+    if isinstance(value, str):
+        return Seed(sql=value)
+    if not isinstance(value, dict):
+        return None
+    cmd = value.get("command")
+    return Seed(sql=value.get("sql"), component=value.get("component"),
+                command=(tuple(str(c) for c in cmd) if isinstance(cmd, list) else ("sh", "-c", cmd)) if cmd else None)
 
 
 def _secret_refs(items: list[dict[str, Any]] | None) -> tuple[SecretRef, ...]:

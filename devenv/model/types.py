@@ -191,6 +191,20 @@ class Profile:
     features: dict[str, bool] = field(default_factory=dict)
     secrets: tuple[SecretRef, ...] = ()
     domains: tuple[str, ...] = ()
+    seed: Seed | None = None
+
+
+@dataclass(frozen=True)
+class Seed:
+    """Data a tenant gets on its first start (``seed:`` in its profile): a SQL file (project-relative)
+    loaded into its Postgres, or a command run in one of its components' containers."""
+
+    sql: str | None = None
+    command: tuple[str, ...] | None = None
+    component: str | None = None
+
+    def describe(self) -> str:
+        return self.sql or " ".join(self.command or ())
 
 
 @dataclass(frozen=True)

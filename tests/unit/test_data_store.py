@@ -123,3 +123,30 @@ def test_every_bad_rule_is_reported_with_its_line(tmp_path: Path) -> None:
 def test_each_load_gets_its_own_salt() -> None:
     rules = [mask.Rule("public", "users", "email", "hash")]
     assert mask.mask_sql(rules) != mask.mask_sql(rules)
+
+
+# --- profile seeds --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("yaml_text", "sql", "command", "component"), [
+    ("seed: seeds/acme.sql\n", "seeds/acme.sql", None, None),
+    ("seed: {sql: seeds/acme.sql}\n", "seeds/acme.sql", None, None),
+    ("seed: {command: [python3, -m, seed], component: web}\n", None, ("python3", "-m", "seed"), "web"),
+    ("seed: {command: make seed}\n", None, ("sh", "-c", "make seed"), None),
+])
+def test_a_profile_names_its_seed(sample: Path, yaml_text: str, sql: str | None,
+                                  command: tuple[str, ...] | None, component: str | None) -> None:
+    with (sample / "profiles" / "acme.yaml").open("a") as f:
+        f.write(yaml_text)
+    project, _ = load_project(sample)
+    seed = project.profiles["acme"].seed
+    assert seed is not None and (seed.sql, seed.command, seed.component) == (sql, command, component)
+    assert project.profiles["globex"].seed is None
+
+
+def test_a_seed_of_the_wrong_shape_is_reported(sample: Path) -> None:
+    with (sample / "profiles" / "acme.yaml").open("a") as f:
+        f.write("seed: {sql: 3, shell: x}\n")
+    with pytest.raises(ConfigError) as e:
+        load_project(sample)
+    problems = [p for p in e.value.problems if "seed" in p.key]
+    assert problems and problems[0].file.endswith("acme.yaml") and problems[0].line is not None
