@@ -83,6 +83,7 @@ def read_k8s(path: Path, root: Path, tenant: str, contexts: dict[str, Path] | No
             adopted.note(shown, None, "", note)
     adopted.profile = result.profile
     adopted.overlay = _overlay(result.profile, app)
+    _local_hosts(found, objects, app, adopted)
     return adopted
 
 
@@ -422,6 +423,39 @@ def _inside(ctx: Path, root: Path, component: str) -> str:
 
 
 # --------------------------------------------------------------------------- devenv.local.yaml
+
+
+def _local_hosts(found: list[_Found], objects: list[Obj], app: dict[str, Any], adopted: Adopted) -> None:
+    """Production's env names Services (``DB_HOST=shopfront-postgresql``, maybe with
+    ``.ns.svc.cluster.local``); locally each component answers to its own name. Such values get a
+    local override in ``devenv.local.yaml`` (``defaults.env``), so the adopted app finds its
+    backing services on both backends and ``devenv diff`` says why the value differs."""
+    services = [o for o in objects if o.get("kind") == "Service"]
+    renames = {_name(s): f.component for f in found for s in _selecting(services, f.obj) if _name(s) != f.component}
+    if not renames:
+        return
+    pattern = re.compile(r"(?<![A-Za-z0-9.-])(" + "|".join(re.escape(n) for n in sorted(renames, key=len, reverse=True))
+                         + r")(\.[a-z0-9-]+(\.svc(\.cluster\.local)?)?)?(?![A-Za-z0-9-])")
+    local: dict[str, str] = {}
+    clash: set[str] = set()
+    for doc in (app.get("components") or {}).values():
+        for key, value in (doc.get("env") or {}).items():
+            new = pattern.sub(lambda m: renames[m.group(1)], str(value))
+            if new != str(value):
+                clash |= {key} if local.get(key, new) != new else set()
+                local[key] = new
+    comps = list((app.get("components") or {}).values())
+    partial = {k for k in local if not all(k in (c.get("env") or {}) for c in comps)}  # the overlay's env is
+    for key in sorted(clash | partial):  # every app component's: it must not add a variable to one
+        del local[key]
+        adopted.note(adopted.source, None, "env", f"{key} names a production Service, but not the same way in "
+                     "every app component; point it at the local component name yourself (devenv.personal.yaml)")
+    if local:
+        adopted.overlay.setdefault("defaults", {})["env"] = dict(sorted(local.items()))
+        adopted.note(adopted.source, None, "env", f"{', '.join(sorted(local))}: production's Service names "
+                     "replaced by component names for local runs (devenv.local.yaml defaults.env)")
+
+
 
 
 def _overlay(profile: dict[str, Any], app: dict[str, Any]) -> dict[str, Any]:

@@ -219,3 +219,17 @@ def test_import_of_another_tenant_works_after_init(adopted: dict[str, Any], tmp_
     project, _ = load_project(adopted["root"])
     assert {n: cp.replicas for n, cp in project.profiles["other"].components.items()} == \
         {c: 7 for c in names.values()}
+
+
+def test_service_names_become_component_names_locally(adopted: dict[str, Any]) -> None:
+    """Production's env names Services (``shopfront-postgresql``); locally the component answers to
+    ``postgresql``: the overlay points every app component there, and prod keeps production's value."""
+    if adopted["name"] != "helm-shopfront":
+        pytest.skip("the helm set names Services after its release")
+    project, _ = load_project(adopted["root"])
+    local = resolve(project, adopted["tenant"], "local").workloads
+    prod = resolve(project, adopted["tenant"], "prod").workloads
+    assert local["api"].env["DB_HOST"] == "postgresql" and prod["api"].env["DB_HOST"] == "shopfront-postgresql"
+    assert local["web"].env["CACHE_URL"] == "redis://redis:6379/0"
+    assert "API_URL" not in local["api"].env  # the overlay never adds a variable a component does not have
+    assert "API_URL names a production Service" in adopted["run"].stderr
