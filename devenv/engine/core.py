@@ -226,7 +226,7 @@ class Engine:
     async def _up_one(self, tenant: str) -> None:
         spec = self.specs[tenant]
         try:
-            await asyncio.to_thread(self.backend.up, spec, self.images, True, self.timeout)
+            await self._start_and_wait(spec)
         except DevenvError as exc:
             self.emit(TenantState(tenant=tenant, state="degraded", detail=exc.message.splitlines()[0]))
             self._fail(exc.message.splitlines()[0], tuple(exc.message.splitlines()[1:]), [tenant])
@@ -239,7 +239,21 @@ class Engine:
             self._monitor.tenants.add(tenant)
         urls = [u for c in spec.workloads if (u := self.url(tenant, c))]
         self.emit(TenantState(tenant=tenant, state="up", detail=" ".join(urls)))
+        self._starting.setdefault(tenant, {})  # once healthy: compare with the files once more
         await self._settle(tenant)
+
+    async def _start_and_wait(self, spec: TenantSpec) -> None:
+        """Start the tenant, then wait for health. Where the backend can wait on its own, the
+        saves queued so far are applied as soon as the containers run on their final images,
+        and later saves go straight in: an edit made once the page answers is live at once,
+        not after the slowest component's health check."""
+        wait_healthy = getattr(self.backend, "wait_healthy", None)
+        if wait_healthy is None:
+            await asyncio.to_thread(self.backend.up, spec, self.images, True, self.timeout)
+            return
+        await asyncio.to_thread(self.backend.up, spec, self.images, False, self.timeout)
+        await self._settle(spec.name)
+        await asyncio.to_thread(wait_healthy, spec, list(spec.workloads), self.timeout)
 
     async def _settle(self, tenant: str) -> None:
         try:
@@ -427,7 +441,7 @@ class Engine:
     def _active(self) -> set[str]:
         """The tenants the inner loop acts on: up (or degraded) and not still starting."""
         return {t for t in self.specs if t not in self._starting
-                and (v := self.state.tenants.get(t)) is not None and v.state in ("up", "degraded")}
+                and (v := self.state.tenants.get(t)) is not None and v.state in ("up", "degraded", "starting")}
 
     async def _apply_batches(self) -> None:
         assert self._batches is not None

@@ -27,7 +27,7 @@ from tests.integration.test_faults import BASE, LOOP, Tiny
 
 pytestmark = pytest.mark.docker
 
-PHASES = ("build", "start", "health")
+PHASES = ("build", "start", "health", "answered")
 
 
 def phase_of(ev: Event) -> str | None:
@@ -39,6 +39,8 @@ def phase_of(ev: Event) -> str | None:
         return "start"
     if isinstance(ev, ComponentState) and ev.component == "web" and ev.health == "starting":
         return "health"
+    if isinstance(ev, ComponentState) and ev.component == "web" and ev.state == "healthy":
+        return "answered"  # web answers; store still waits for its health check
     return None
 
 
@@ -55,7 +57,9 @@ def make_project(make_tiny: Callable[..., Tiny]) -> Tiny:
     rule = "    watch:\n      - {path: app/site, action: sync, target: /site}\n"
     text = yaml.read_text().replace("    ports:\n      - {name: http, container: 8000}\n",
                                     "    ports:\n      - {name: http, container: 8000}\n" + rule, 1)
-    yaml.write_text(text.replace("  store:\n    image: app\n", "  store:\n    image: app\n" + rule, 1))
+    slow = (f"    command: {json.dumps(f'sleep 9; touch /tmp/ready; {LOOP}')}\n"
+            "    health: {cmd: [test, -f, /tmp/ready], interval: 1, retries: 60}\n")
+    yaml.write_text(text.replace("  store:\n    image: app\n", "  store:\n    image: app\n" + rule + slow, 1))
     return tiny
 
 
@@ -101,6 +105,10 @@ def test_saves_during_build_start_and_health_wait_are_live_once_up(make_tiny, mo
         for phase in PHASES:
             wait_for(lambda phase=phase: served(phase), timeout=30, what=f"the save made during {phase} served")
         assert engine.state.tenants["acme"].state == "up"
+        order = [("sync" if "answered.txt" in " ".join(getattr(e, "files", ())) else "up")
+                 for e in events if getattr(e, "kind", "") == "sync" or
+                 (isinstance(e, TenantState) and e.state == "up" and e.tenant == "acme")]
+        assert order.index("sync") < order.index("up"), order  # live once web answered, not once all were
     finally:
         call(engine.stop(leave_running=True), timeout=60)
         loop.call_soon_threadsafe(loop.stop)
