@@ -67,7 +67,7 @@ CASES = [
     C("components-string", APP, sub(APP, "components:\n  web:", "components: web\nx-c:\n  web:"),
       "expected a mapping", "the string 'web'", key="components"),
     C("ports-mapping", APP, sub(APP, "    ports:\n      - {name: http, container: 8000, http: true}\n"
-                                     "    health: {http: /healthz, port: 8000}\n", "    ports: {http: 8000}\n"),
+                                     "    health: {http: /healthz, port: 8000, interval: 5}\n", "    ports: {http: 8000}\n"),
       "expected a list", "got a mapping", key="components.web.ports"),
     C("port-container-string", APP, sub(APP, "container: 5432", "container: pg"), "expected a whole number",
       at="container: pg", key="services.postgres.ports[0].container"),
@@ -78,7 +78,7 @@ CASES = [
     C("default-tenants-string", APP, sub(APP, "default_tenants: [acme, globex]", "default_tenants: acme"),
       "expected a list", at=3, key="default_tenants"),
     # --- devenv.yaml: out of range, names --------------------------------------------------------
-    C("health-retries-zero", APP, sub(APP, "interval: 1, retries: 60", "interval: 1, retries: 0"),
+    C("health-retries-zero", APP, sub(APP, "interval: 2, retries: 60", "interval: 2, retries: 0"),
       "0 is out of range", "at least 1", key="services.postgres.health.retries"),
     C("volume-target-missing", APP, sub(APP, "{name: redisdata, target: /data}", "{name: redisdata}"),
       "missing required key 'target'", key="services.redis.volumes[0].target"),

@@ -117,9 +117,10 @@ def test_depends_on_without_health_waits_for_start(project: Project) -> None:
 
 def test_healthchecks(project: Project) -> None:
     svcs = render(project, "acme")["services"]
-    assert svcs["web"]["healthcheck"]["test"][:3] == ["CMD", "python3", "-c"]
-    assert "http://127.0.0.1:8000/healthz" in svcs["web"]["healthcheck"]["test"][3]
-    assert svcs["redis"]["healthcheck"] == {"test": ["CMD", "redis-cli", "ping"], "interval": "1s",
+    kind, script = svcs["web"]["healthcheck"]["test"]
+    assert kind == "CMD-SHELL" and "exec bash -c" in script and "/dev/tcp/127.0.0.1/8000" in script
+    assert "GET /healthz HTTP/1.0" in script and "http://127.0.0.1:8000/healthz" in script  # python3 fallback
+    assert svcs["redis"]["healthcheck"] == {"test": ["CMD", "redis-cli", "ping"], "interval": "2s",
                                             "timeout": "5s", "retries": 30, "start_period": "0s"}
 
 
@@ -183,3 +184,37 @@ def test_duration() -> None:
 def test_output_is_valid_yaml_roundtrip(project: Project) -> None:
     doc = render(project, "initech")
     assert yaml.safe_load(dump(doc)) == doc
+
+
+def test_http_probe_starts_no_interpreter_and_checks_the_status(tmp_path: Path) -> None:
+    """Run the rendered probe (as compose unescapes it) with /bin/sh against a local server."""
+    import http.server
+    import shutil
+    import subprocess
+    import threading
+
+    from devenv.render.compose import http_probe
+
+    if shutil.which("bash") is None:
+        pytest.skip("bash is needed to run the probe's main path")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/healthz" else 503)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        def probe(path: str) -> int:
+            script = http_probe(port, path)[1]
+            return subprocess.run(["sh", "-c", script], capture_output=True, timeout=20).returncode
+
+        assert probe("/healthz") == 0
+        assert probe("/broken") != 0
+    finally:
+        server.shutdown()

@@ -109,7 +109,7 @@ def test_probes(project: Project) -> None:
     web = pod_spec(docs, "web")["containers"][0]["readinessProbe"]
     assert web["httpGet"] == {"path": "/healthz", "port": 8000}
     pg = pod_spec(docs, "postgres")["containers"][0]["readinessProbe"]
-    assert pg["exec"]["command"][0] == "pg_isready" and pg["periodSeconds"] == 1 and pg["failureThreshold"] == 60
+    assert pg["exec"]["command"][0] == "pg_isready" and pg["periodSeconds"] == 2 and pg["failureThreshold"] == 60
 
 
 def test_volumes_become_claims(project: Project) -> None:

@@ -93,7 +93,7 @@ def both(*edits: Edit) -> Edit:
 
 
 APP, LOCAL, ACME, GLOBEX, INITECH = "devenv.yaml", "devenv.local.yaml", "profiles/acme.yaml", "profiles/globex.yaml", "profiles/initech.yaml"
-WEB_HEALTH = "health: {http: /healthz, port: 8000}"
+WEB_HEALTH = "health: {http: /healthz, port: 8000, interval: 5}"
 WEB_TEMPLATES = "{path: examples/shop/web/templates, action: sync, target: /srv/web/templates}"
 
 
@@ -202,7 +202,7 @@ CASES = [
     C("health-http-and-cmd", APP, sub(APP, WEB_HEALTH, "health: {http: /healthz, port: 8000, cmd: [true]}"), "sets both `http` and `cmd`"),
     C("health-no-check", APP, sub(APP, WEB_HEALTH, "health: {interval: 5}"), "has no check"),
     C("health-http-relative", APP, sub(APP, WEB_HEALTH, "health: {http: healthz, port: 8000}"), "'healthz' is not an absolute path"),
-    C("health-interval-negative", APP, sub(APP, "[redis-cli, ping], interval: 1", "[redis-cli, ping], interval: -1"),
+    C("health-interval-negative", APP, sub(APP, "[redis-cli, ping], interval: 2", "[redis-cli, ping], interval: -1"),
       "-1 is out of range", "more than 0", key="services.redis.health.interval"),
     C("comp-command-mapping", APP, sub(APP, "    image: worker\n", "    image: worker\n    command: {run: worker}\n"),
       "expected a string or a list", "got a mapping", key="components.worker.command"),

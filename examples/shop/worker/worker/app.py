@@ -1,10 +1,13 @@
 """The worker: WORKER_CONCURRENCY threads, each taking job ids off Redis and completing them.
 
-``python3 -m worker --check`` is the health check: exit 0 when Postgres and Redis both answer.
+Health: every consumer touches ``HEARTBEAT`` each time Redis answers its (1 s) take, and the
+health check is a shell test of that file's age, so checking health starts no Python.
+``python3 -m worker --check`` still answers by hand: exit 0 when Postgres and Redis both answer.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import threading
@@ -17,6 +20,7 @@ from shoplib import Logger, Settings, Stopped, Stopper, db, jobs, queue, retry
 settings = Settings.from_env()
 log = Logger("worker")
 HOSTNAME = socket.gethostname()
+HEARTBEAT = "/tmp/worker.alive"
 
 
 def check() -> int:
@@ -70,6 +74,7 @@ def _drain(conn: Any, r: Any, slot: int, stopper: Stopper) -> None:
             log.warning("queue_unavailable", error=type(exc).__name__, slot=slot)
             stopper.wait(1.0)
             continue
+        _beat()
         if job_id is None:
             continue
         try:
@@ -78,6 +83,12 @@ def _drain(conn: Any, r: Any, slot: int, stopper: Stopper) -> None:
             log.error("job_failed", id=job_id, error=type(exc).__name__, slot=slot)
             _give_back(r, job_id)
             return
+
+
+def _beat() -> None:
+    """Redis answered and this consumer holds a Postgres connection: say so to the health check."""
+    with suppress(OSError), open(HEARTBEAT, "a"):
+        os.utime(HEARTBEAT)
 
 
 def _close(conn: Any) -> None:
