@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from devenv import dockerclient, layout
-from devenv.backends.base import Backend, ComponentStatus, Emit, SyncFile
+from devenv.backends.base import SHELL, Backend, ComponentStatus, Emit, LogSink, SyncFile, iso_epoch
 from devenv.errors import DevenvError, EngineError
 from devenv.events import ComponentState
 from devenv.fsutil import atomic_write
@@ -33,6 +33,7 @@ MAX_RESTARTS = 3
 
 class ComposeBackend(Backend):
     name = "compose"
+    cluster_unsupported = "the compose backend has no cluster (each tenant is its own compose project)"
 
     def __init__(self, project: Project, emit: Emit | None = None, runner: Runner = default_runner,
                  expose: bool = False) -> None:
@@ -366,18 +367,19 @@ class ComposeBackend(Backend):
         cs = self.containers(tenant, component, all=False)
         return cs[0].name if cs else None
 
+    def shell_argv(self, tenant: str, component: str) -> list[str]:
+        name = self.container_for(tenant, component)
+        if not name:
+            raise DevenvError(f"{tenant}/{component} is not running", f"run `devenv up --tenant {tenant}`")
+        return ["docker", "exec", "-it", name, "sh", "-c", SHELL]
+
+    def monitor(self, tenants: list[str], log_sink: LogSink) -> Monitor:
+        return Monitor(self, tenants, log_sink)
+
     def image_created(self, tenant: str, component: str) -> float | None:
         """When the image of the running container was built (for the initial sync)."""
-        from datetime import datetime
-
         cs = self.containers(tenant, component, all=False)
-        if not cs:
-            return None
-        created = cs[0].image.attrs.get("Created", "")
-        try:
-            return datetime.fromisoformat(created.replace("Z", "+00:00")[:26] + "+00:00").timestamp()
-        except ValueError:
-            return None
+        return iso_epoch(cs[0].image.attrs.get("Created", "")) if cs else None
 
 
 REDEPLOY_STOP_TIMEOUT = 2  # seconds a replaced container gets to stop on SIGTERM, unless it says otherwise

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from devenv.backends.base import Backend, ComponentStatus, Emit, SyncFile
+from devenv.backends.base import SHELL, Backend, ComponentStatus, Emit, LogSink, Monitor, SyncFile, iso_epoch
 from devenv.errors import DevenvError, EngineError, ToolMissing
 from devenv.events import ComponentState, TenantState, Timeline
 from devenv.model.resolve import resolve
@@ -420,17 +420,30 @@ class KindBackend(Backend):
         """Tenants whose namespace devenv labelled for this project and that still run Deployments."""
         if not self.context_explicit and not self.cluster_exists():
             return []
-        sel = f"{LABEL_MANAGED}=true,{LABEL_PROJECT}={self.project.app.name}"
-        nss = json.loads(self._kubectl("get", "namespaces", "-l", sel, "-o", "json").stdout or "{}")
-        deps = json.loads(self._kubectl("get", "deployments", "-A", "-l", sel, "-o", "json").stdout or "{}")
+        deps = json.loads(self._kubectl("get", "deployments", "-A", "-l", self._project_selector(), "-o", "json").stdout
+                          or "{}")
         busy = {d["metadata"]["namespace"] for d in deps.get("items", [])}
+        return sorted({t for t, ns in self._labelled_namespaces() if ns in busy})
+
+    def tenants_with_volumes(self) -> list[str]:
+        """Tenants whose labelled namespace still exists: a plain ``down`` keeps it with its claims."""
+        if not self.context_explicit and not self.cluster_exists():
+            return []
+        return sorted({t for t, _ns in self._labelled_namespaces()})
+
+    def _project_selector(self) -> str:
+        return f"{LABEL_MANAGED}=true,{LABEL_PROJECT}={self.project.app.name}"
+
+    def _labelled_namespaces(self) -> list[tuple[str, str]]:
+        """(tenant, namespace) of every namespace devenv labelled for this project."""
+        nss = json.loads(self._kubectl("get", "namespaces", "-l", self._project_selector(), "-o", "json").stdout or "{}")
         by_ns = {p.namespace: name for name, p in self.project.profiles.items()}
         out = []
         for item in nss.get("items", []):
             meta = item["metadata"]
-            if meta["name"] in busy:
-                out.append((meta.get("labels", {}) or {}).get(LABEL_TENANT) or by_ns.get(meta["name"], meta["name"]))
-        return sorted(set(out))
+            out.append(((meta.get("labels", {}) or {}).get(LABEL_TENANT) or by_ns.get(meta["name"], meta["name"]),
+                        meta["name"]))
+        return out
 
     def status(self, tenants: list[str] | None = None) -> list[ComponentStatus]:
         rows: list[ComponentStatus] = []
@@ -489,6 +502,39 @@ class KindBackend(Backend):
         res = self._kubectl("exec", f"deployment/{component}", "-n", self._namespace(tenant), "--", *argv,
                             check=False, timeout=None)
         return res.code, res.stdout + res.stderr
+
+    def shell_argv(self, tenant: str, component: str) -> list[str]:
+        pods = self.running_pods(tenant, component)
+        if not pods:
+            raise DevenvError(f"{tenant}/{component} has no running pod", f"run `devenv up --backend kind --tenant {tenant}`")
+        return ["kubectl", "--context", self.context, "exec", "-it", pods[0], "-n", self._namespace(tenant),
+                "--", "sh", "-c", SHELL]
+
+    def running_image(self, tenant: str, component: str) -> str:
+        """The Deployment's image as the builder named it (the registry's host taken off again)."""
+        res = self._kubectl("get", f"deployment/{component}", "-n", self._namespace(tenant), "-o",
+                            "jsonpath={.spec.template.spec.containers[0].image}", check=False)
+        ref = res.stdout.strip() if res.code == 0 else ""
+        return ref.removeprefix(f"{REGISTRY_HOST}/")
+
+    def image_created(self, tenant: str, component: str) -> float | None:
+        """When the running image was built, from the local engine that built it."""
+        ref = self.running_image(tenant, component)
+        if not ref:
+            return None
+        res = self._docker("image", "inspect", "--format", "{{.Created}}", ref, check=False, timeout=30)
+        return iso_epoch(res.stdout.strip()) if res.code == 0 else None
+
+    def monitor(self, tenants: list[str], log_sink: LogSink) -> Monitor:
+        from devenv.backends.kind_monitor import KindMonitor
+
+        return KindMonitor(self, tenants, log_sink)
+
+    def watch_pods(self, on_line: Callable[[str], None]) -> Result:
+        """``kubectl get pods --watch -o json`` over the project's namespaces, each output line to
+        ``on_line`` until kubectl ends (the monitor starts it again)."""
+        return self._kubectl("get", "pods", "-A", "-l", self._project_selector(), "--watch", "-o", "json",
+                             timeout=None, sink=on_line, check=False)
 
     def running_pods(self, tenant: str, component: str) -> list[str]:
         res = self._kubectl("get", "pods", "-n", self._namespace(tenant), "-l", self._selector(tenant, [component]),

@@ -36,13 +36,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         tenants = running
         if args.volumes:  # `down` then `down --volumes`: the kept volumes have no container left
-            kept: list[str] = getattr(backend, "tenants_with_volumes", list)()
+            kept = backend.tenants_with_volumes()
             tenants = sorted(set(running) | set(kept))
         print(f"devenv: stopping every running tenant of {project.app.name}: {', '.join(tenants) or '(none)'}",
               file=sys.stderr)
     for t in tenants:
         backend.down(t, volumes=args.volumes)
         print(f"{t}: down{' (volumes deleted)' if args.volumes else ' (data volumes kept)'}")
-    if args.cluster and hasattr(backend, "delete_cluster"):
+    if args.cluster and not backend.cluster_unsupported:
         backend.delete_cluster()
     return 0

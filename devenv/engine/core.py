@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from devenv import dockerclient
-from devenv.backends.base import Backend, ComponentStatus, SyncFile
+from devenv.backends.base import Backend, ComponentStatus, Monitor, SyncFile
 from devenv.engine import eventlog
 from devenv.engine.state import State, reduce
 from devenv.errors import BuildError, DevenvError
@@ -68,7 +68,7 @@ class Engine:
         self._tasks: list[asyncio.Task[Any]] = []
         self._batches: asyncio.Queue[dict[Path, str]] | None = None
         self._watcher: Any = None
-        self._monitor: Any = None
+        self._monitor: Monitor | None = None
         self._masker: Any = None
         self._cancel_build = threading.Event()
         self._ignore: Any = None
@@ -286,10 +286,7 @@ class Engine:
                            tenants=(tenant,), cost_ms=(time.perf_counter() - t0) * 1000))
 
     def shell_argv(self, tenant: str, component: str) -> list[str]:
-        name = getattr(self.backend, "container_for", lambda t, c: None)(tenant, component)
-        if not name:
-            raise DevenvError(f"{tenant}/{component} is not running", f"run `devenv up --tenant {tenant}`")
-        return ["docker", "exec", "-it", name, "sh", "-c", "command -v bash >/dev/null && exec bash || exec sh"]
+        return self.backend.shell_argv(tenant, component)
 
     def url(self, tenant: str, component: str) -> str | None:
         spec = self.specs.get(tenant)
@@ -346,10 +343,8 @@ class Engine:
 
     # -- watching -----------------------------------------------------------------------------
     def _start_monitor(self) -> None:
-        from devenv.backends.compose import ComposeBackend, Monitor
-
-        if isinstance(self.backend, ComposeBackend) and self._monitor is None:
-            self._monitor = Monitor(self.backend, self.tenants, self._log_sink)
+        if self._monitor is None:
+            self._monitor = self.backend.monitor(self.tenants, self._log_sink)
             self._monitor.start()
 
     async def start_watching(self) -> None:
@@ -427,10 +422,10 @@ class Engine:
         for comp, w in spec.workloads.items():
             if not w.build_image:
                 continue
-            running = await asyncio.to_thread(_running_image, self.backend, tenant, comp)
+            running = await asyncio.to_thread(self.backend.running_image, tenant, comp)
             if running and running == current.get(w.build_image):
                 continue  # content-addressed: that image holds exactly today's files
-            since = await asyncio.to_thread(_image_created, self.backend, tenant, comp)
+            since = await asyncio.to_thread(self.backend.image_created, tenant, comp)
             if since is None:
                 continue
             for image in image_chain(self.project.app, w.build_image):  # the base chain too
@@ -524,7 +519,7 @@ class Engine:
                 continue
             files = [d for _s, d in action.files]
             for tenant in action.tenants:
-                running = await asyncio.to_thread(_running_image, self.backend, tenant, action.component)
+                running = await asyncio.to_thread(self.backend.running_image, tenant, action.component)
                 await asyncio.to_thread(record_live, self.project.app.root, tenant, action.component,
                                         running or before.get(image, ""), self.images.get(image, ""),
                                         action.inferred, files)
@@ -571,7 +566,7 @@ class Engine:
         if not comps:
             return
         try:
-            await asyncio.to_thread(self.backend.redeploy, spec, self.images, comps, self.timeout)  # type: ignore[attr-defined]
+            await asyncio.to_thread(self.backend.redeploy, spec, self.images, comps, self.timeout)
         except DevenvError as exc:
             self._fail(f"redeploy of {', '.join(comps)} failed: {exc.message.splitlines()[0]}",
                        exc.message.splitlines()[1:], [tenant], component=", ".join(comps))
@@ -585,7 +580,7 @@ class Engine:
     def _stale_images(self, tenants: set[str], images: set[str]) -> set[str]:
         """Of ``images``, those some component of ``tenants`` runs in another version than built."""
         return {w.build_image for t in tenants for c, w in self.specs[t].workloads.items()
-                if w.build_image in images and _running_image(self.backend, t, c) != self.images.get(w.build_image)}
+                if w.build_image in images and self.backend.running_image(t, c) != self.images.get(w.build_image)}
 
     def _relpath(self, path: str) -> str:
         """A host path as the user knows it: relative to the project's root when under it."""
@@ -605,17 +600,12 @@ def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
         return False
 
 
-def _image_created(backend: Backend, tenant: str, comp: str) -> float | None:
-    fn = getattr(backend, "image_created", None)
-    return fn(tenant, comp) if fn else None
-
-
 def _presence(backend: Backend) -> tuple[list[ComponentStatus], set[str]]:
     """Every component the backend runs for this project, and the tenants whose data outlived
     their containers; nothing when the backend cannot say."""
     try:
         rows = backend.status()
-        kept: list[str] = getattr(backend, "tenants_with_volumes", lambda: [])()
+        kept = backend.tenants_with_volumes()
     except Exception:  # a frontend still lists every tenant, only without their state
         return [], set()
     return rows, set(kept)
@@ -625,11 +615,6 @@ def _component_word(state: str) -> Any:
     """A backend status word as a component state (``exited`` and friends read "stopped")."""
     known = ("pending", "building", "starting", "running", "healthy", "unhealthy", "crashed", "stopped")
     return state if state in known else "stopped"
-
-
-def _running_image(backend: Backend, tenant: str, comp: str) -> str:
-    fn = getattr(backend, "running_image", None)
-    return str(fn(tenant, comp)) if fn else ""
 
 
 def _current_tags(project: Project) -> dict[str, str]:
