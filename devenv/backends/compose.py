@@ -119,7 +119,7 @@ class ComposeBackend(Backend):
         if res.code != 0:
             raise _compose_failure(spec.name, res.stderr or res.stdout)
         if wait:
-            self.wait_healthy(spec, list(spec.workloads), timeout)
+            self.wait_healthy(spec, [c for c, w in spec.workloads.items() if w.replicas > 0], timeout)
 
     def _refuse_foreign(self, spec: TenantSpec) -> None:
         """Never take over a compose project that another app (or no devenv at all) created."""

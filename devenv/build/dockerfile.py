@@ -77,8 +77,19 @@ def parse(text: str) -> list[Instruction]:
     return out
 
 
+MAX_BYTES = 1024 * 1024
+
+
+def read_source(path: Path) -> str:
+    """The Dockerfile's text, bounded and non-blocking (a FIFO or device is refused with a
+    ``DevenvError`` naming it, never read)."""
+    from devenv.fsutil import read_text
+
+    return read_text(Path(path), MAX_BYTES)
+
+
 def read(path: Path) -> list[Instruction]:
-    return parse(Path(path).read_text(encoding="utf-8", errors="replace"))
+    return parse(read_source(path))
 
 
 def substitute(value: str, env: dict[str, str]) -> str:

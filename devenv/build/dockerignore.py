@@ -144,11 +144,12 @@ class Matcher:
 
     @classmethod
     def from_context(cls, context: Path) -> Matcher:
+        from devenv.fsutil import read_text  # bounded, non-blocking: a FIFO here must not hang a build
+
         f = context / IGNORE_FILE
-        try:
-            return cls(parse_ignore(f.read_text(encoding="utf-8", errors="replace")))
-        except (FileNotFoundError, NotADirectoryError):
+        if not (f.exists() or f.is_symlink()):
             return cls([])
+        return cls(parse_ignore(read_text(f, 4 * 1024 * 1024)))
 
     def excluded(self, path: str) -> bool:
         result = False

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from devenv.build import dockerfile as df
 from devenv.build.dockerignore import IGNORE_FILE
+from devenv.errors import DevenvError
+from devenv.model import dockerfile_syntax as syntax
 from devenv.model.types import App, ImageDef
 
 _INSTALL = re.compile(
@@ -66,10 +68,11 @@ def lint_dockerfile(path: Path, context: Path | None = None, build_args: dict[st
     """Findings for one Dockerfile (and its context's ``.dockerignore``), in line order."""
     shown = _display(Path(path), root)
     try:
-        instructions = df.read(path)
-    except OSError as exc:
-        return [Finding(shown, None, "unreadable", f"cannot read the Dockerfile: {exc.strerror}", "check the path")]
-    out: list[Finding] = []
+        text = df.read_source(path)
+    except DevenvError as exc:
+        return [Finding(shown, None, "unreadable", exc.message, exc.hint or "check the path")]
+    instructions = df.parse(text)
+    out: list[Finding] = [Finding(shown, i.line, i.rule, i.message, i.fix) for i in syntax.check(text)]
     for stage in _stages(instructions):
         out += _copy_before_install(shown, stage)
         out += _volatile_args(shown, stage)

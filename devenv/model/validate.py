@@ -427,6 +427,13 @@ def check_image_files(name: str, img: dict[str, Any], root: Path, pos: Positions
     yield from _check_dockerfile(name, img, context, root, pos)
 
 
+def _rel_or_abs(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _check_dockerfile(name: str, img: dict[str, Any], context: Path, root: Path, pos: Positions) -> Problems:
     rel = img.get("dockerfile", "Dockerfile")
     if not isinstance(rel, str) or not rel:
@@ -436,23 +443,58 @@ def _check_dockerfile(name: str, img: dict[str, Any], context: Path, root: Path,
     if path is None:
         yield pos.problem(key, f"Dockerfile '{rel}' {why}", "keep the Dockerfile inside the project")
     elif not path.is_file():
-        yield pos.problem(key, f"no Dockerfile at {path.relative_to(root)}",
+        yield pos.problem(key, f"no Dockerfile at {path.relative_to(root)}{_what_is_there(path)}",
                           "create it, or set `dockerfile:` to its path relative to the context")
     else:
-        yield from _check_dockerfile_text(name, img, path, pos)
+        yield from _check_dockerfile_text(name, img, path, pos, root)
 
 
-def _read_small(path: Path, limit: int = 1024 * 1024) -> str:
+MAX_DOCKERFILE = 1024 * 1024
+
+
+def _what_is_there(path: Path) -> str:
+    """``: it is a FIFO (named pipe)`` and the like, for something that is not a regular file."""
+    import os
+
+    from devenv.fsutil import kind_of
+
     try:
-        with path.open("rb") as fh:
-            return fh.read(limit).decode("utf-8", errors="replace")
+        return f": it is {kind_of(os.stat(path).st_mode)}, not a regular file"
     except OSError:
         return ""
 
 
-def _check_dockerfile_text(name: str, img: dict[str, Any], path: Path, pos: Positions) -> Problems:
-    """A parent that the Dockerfile never declares as an ARG is silently not used."""
-    text = _read_small(path)
+def _read_dockerfile(path: Path, shown: str) -> tuple[str, Problem | None]:
+    """Bounded and non-blocking: a FIFO or device named as a Dockerfile is refused, not read."""
+    from devenv.errors import DevenvError
+    from devenv.fsutil import read_bytes
+
+    try:
+        raw = read_bytes(path, MAX_DOCKERFILE, shown)
+    except DevenvError as exc:
+        return "", Problem(shown, None, "", exc.message, exc.hint)
+    if len(raw) > MAX_DOCKERFILE:
+        return "", Problem(shown, None, "", f"the Dockerfile is larger than {MAX_DOCKERFILE // 1024} KiB",
+                           "check `dockerfile:` in devenv.yaml points at a Dockerfile")
+    return raw.decode("utf-8", errors="replace"), None
+
+
+def _dockerfile_syntax(text: str, shown: str) -> Problems:
+    from devenv.model.dockerfile_syntax import check
+
+    for issue in check(text):
+        yield Problem(shown, issue.line, issue.rule, issue.message, issue.fix, issue.severity)
+
+
+def _check_dockerfile_text(name: str, img: dict[str, Any], path: Path, pos: Positions, root: Path) -> Problems:
+    """BuildKit's grammar, then: a parent that the Dockerfile never declares as an ARG is silently
+    not used."""
+    shown = _rel_or_abs(path, root)
+    text, unreadable = _read_dockerfile(path, shown)
+    if unreadable is not None:
+        yield unreadable
+        return
+    yield from _dockerfile_syntax(text, shown)
     arg = img.get("parent_arg", "BASE_IMAGE")
     declared = isinstance(arg, str) and re.search(rf"^\s*ARG\s+{re.escape(arg)}\b", text, re.IGNORECASE | re.MULTILINE)
     if isinstance(img.get("parent"), str) and text and not declared:

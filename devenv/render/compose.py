@@ -109,6 +109,8 @@ def depends_on(spec: TenantSpec, w: Workload) -> dict[str, dict[str, str]]:
     """Wait for a dependency's health where it has a check; otherwise only for its start."""
     out = {}
     for dep in w.depends_on:
+        if dep in spec.workloads and spec.workloads[dep].replicas == 0:
+            continue  # stopped by `replicas: 0`: nothing to wait for (compose would wait forever)
         has_health = spec.workloads[dep].health is not None
         out[dep] = {"condition": "service_healthy" if has_health else "service_started"}
     return out
@@ -144,11 +146,11 @@ def service(project: Project, spec: TenantSpec, w: Workload, images: dict[str, s
         svc["ports"] = ports(w, expose)
     if w.health is not None:
         svc["healthcheck"] = healthcheck(w.health, w)
-    if w.depends_on:
+    if depends_on(spec, w):
         svc["depends_on"] = depends_on(spec, w)
     if w.volumes:
         svc["volumes"] = [{"type": "volume", "source": v.name, "target": v.target} for v in w.volumes]
-    if w.replicas > 1 and not w.ports:
+    if (w.replicas > 1 and not w.ports) or w.replicas == 0:  # 0: defined, not started (as on Kubernetes)
         svc["deploy"] = {"replicas": w.replicas}
     svc["restart"] = w.restart
     svc["labels"] = labels(project, spec, w.name)
