@@ -127,18 +127,22 @@ class Builder:
     thread-safe (the engine hands them to its loop with ``call_soon_threadsafe``)."""
 
     def __init__(self, project: Project | App, emit: Callable[[Event], None] | None = None,
-                 concurrency: int | None = None, client: Any = None) -> None:
+                 concurrency: int | None = None, client: Any = None,
+                 client_factory: Callable[[], Any] | None = None) -> None:
         self.app = project.app if isinstance(project, Project) else project
         self.emit = emit or (lambda _e: None)
         self.concurrency = max(1, concurrency or default_concurrency())
         self._client = client
+        self._client_factory = client_factory
         self._record_lock = threading.Lock()
         self.appender = Appender(self.app.root, lambda: self.client)
 
     @property
     def client(self) -> Any:
+        """The SDK client, made on first use: a no-op build never needs it (its reads go over plain
+        HTTP, ``dockerhttp``), and importing and connecting the SDK cost more than the build."""
         if self._client is None:
-            self._client = dockerclient.client(timeout=60)
+            self._client = self._client_factory() if self._client_factory else dockerclient.client(timeout=60)
         return self._client
 
     def build(self, images: Iterable[str] | None = None, cancel: threading.Event | None = None,
@@ -149,7 +153,7 @@ class Builder:
         ``BuildCancelled`` when ``cancel`` is set or the user presses Ctrl+C."""
         cancel = cancel or threading.Event()
         cache = DigestCache(self.app.root)
-        plans = plan(self.app, images, cache, self.client)
+        plans = plan(self.app, images, cache, self._client)  # None: external ids over plain HTTP
         cache.save()
         return _Run(self, plans, cancel, force).run()
 
@@ -157,6 +161,11 @@ class Builder:
 
     def exists(self, ref: str) -> str | None:
         """The id of the local image tagged ``ref``, or None."""
+        if self._client is None:  # no SDK client yet: one GET, no SDK import
+            from devenv import dockerhttp
+
+            info = dockerhttp.inspect_image(ref)
+            return str(info["Id"]) if info else None
         import docker.errors
 
         try:

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devenv import dockerclient
 from devenv.build import dockerfile as df
 from devenv.build.digest import ContextDigest, DigestCache, context_digest
-from devenv.errors import DevenvError, EngineError
+from devenv.errors import DevenvError
 from devenv.model.types import App, ImageDef
 
 TAG_VERSION = "1"  # bump when the digest's material changes, so old tags are not trusted
@@ -140,26 +138,16 @@ def _read_dockerfile(name: str, path: Path) -> bytes:
                           "check `context:` and `dockerfile:` of the image in devenv.yaml") from exc
 
 
-_engine_lock = threading.Lock()
-_engine_client: Any = None
-_engine_probed = False
+
+
+_HTTP = object()  # image ids asked over plain HTTP (``dockerhttp``): no SDK import for a no-op
 
 
 def _engine(client: Any) -> Any:
-    """The given client, or a shared one to the local engine (probed once), or None."""
-    global _engine_client, _engine_probed
+    """The given client, None (``False``: no engine), or plain HTTP to the local engine."""
     if client is False:
         return None
-    if client is not None:
-        return client
-    with _engine_lock:
-        if not _engine_probed:
-            _engine_probed = True
-            try:
-                _engine_client = dockerclient.client(timeout=10)
-            except EngineError:  # no engine: tags are computed without base image ids
-                _engine_client = None
-        return _engine_client
+    return client if client is not None else _HTTP
 
 
 class _Ids:
@@ -179,6 +167,11 @@ class _Ids:
         if self.engine is None:
             return None
         try:
+            if self.engine is _HTTP:
+                from devenv import dockerhttp
+
+                info = dockerhttp.inspect_image(ref)
+                return str(info["Id"]) if info else None
             return str(self.engine.images.get(ref).id)
         except Exception:  # not present locally (or the engine refused): the build will pull it
             return None

@@ -331,11 +331,17 @@ class Engine:
         pinging the engine anew cost every rebuild ~15 ms before its first step."""
         if self.builder_factory is not default_builder:
             return self.builder_factory(self.project, self.emit)
+        from devenv.build.builder import Builder
+
+        return Builder(self.project, emit=self.emit, client=self._build_client,
+                       client_factory=self._shared_build_client)
+
+    def _shared_build_client(self) -> Any:
+        """Made when a build first needs the SDK (a no-op build never does: ``Builder.client``)."""
         with self._build_client_lock:
             if self._build_client is None:
                 self._build_client = dockerclient.client(timeout=60)
-            client = self._build_client
-        return default_builder(self.project, self.emit, client)
+            return self._build_client
 
     def _fail(self, message: str, tail: Any, tenants: list[str], component: str = "") -> None:
         self.emit(Timeline(kind="fail", message=message, tenants=tuple(tenants), detail=tuple(tail or ()),

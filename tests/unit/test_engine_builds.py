@@ -28,11 +28,21 @@ class FakeBuilder:
     made: list[FakeBuilder] = []
     fail: BaseException | None = None
 
-    def __init__(self, project: Any, emit: Any = None, client: Any = None) -> None:
-        self.client = client
+    noop = False  # a build whose tags all exist: the real Builder reads over plain HTTP, no SDK client
+
+    def __init__(self, project: Any, emit: Any = None, client: Any = None, client_factory: Any = None) -> None:
+        self._client, self.factory = client, client_factory
         FakeBuilder.made.append(self)
 
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self.factory()
+        return self._client
+
     def build(self, images: list[str], cancel: threading.Event, force: bool) -> dict[str, Any]:
+        if not FakeBuilder.noop:
+            assert self.client is not None
         if FakeBuilder.fail is not None:
             raise FakeBuilder.fail
         return {i: SimpleNamespace(ref=f"devenv/shop-{i}:{len(FakeBuilder.made):016d}") for i in images}
@@ -48,7 +58,7 @@ def engine(sample: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
 
     monkeypatch.setattr(dockerclient, "client", connect)
     monkeypatch.setattr("devenv.build.builder.Builder", FakeBuilder)
-    FakeBuilder.made, FakeBuilder.fail = [], None
+    FakeBuilder.made, FakeBuilder.fail, FakeBuilder.noop = [], None, False
     eng = Engine(load_project(sample)[0], ["acme"], NoBackend(), watch=False)  # type: ignore[arg-type]
     eng.clients = clients  # type: ignore[attr-defined]
     return eng
@@ -60,6 +70,15 @@ def test_builds_share_one_docker_client(engine: Engine) -> None:
     assert len(engine.clients) == 1  # type: ignore[attr-defined]
     assert [b.client for b in FakeBuilder.made] == [engine.clients[0]] * 2  # type: ignore[attr-defined]
     assert engine.images["api"] == "devenv/shop-api:0000000000000002"
+
+
+def test_a_no_op_build_makes_no_sdk_client(engine: Engine) -> None:
+    FakeBuilder.noop = True
+    asyncio.run(engine._build({"web"}))
+    assert engine.clients == []  # type: ignore[attr-defined]
+    FakeBuilder.noop = False
+    asyncio.run(engine._build({"web"}))
+    assert len(engine.clients) == 1  # type: ignore[attr-defined]
 
 
 def test_a_failed_build_keeps_the_client_and_a_lost_engine_drops_it(engine: Engine) -> None:
@@ -83,10 +102,10 @@ def test_a_custom_builder_factory_gets_no_client(sample: Path, monkeypatch: pyte
         made.append(FakeBuilder(project, emit))
         return made[-1]
 
-    FakeBuilder.made, FakeBuilder.fail = [], None
+    FakeBuilder.made, FakeBuilder.fail, FakeBuilder.noop = [], None, True
     eng = Engine(load_project(sample)[0], ["acme"], NoBackend(), builder_factory=factory, watch=False)  # type: ignore[arg-type]
     asyncio.run(eng._build({"web"}))
-    assert made and made[0].client is None
+    assert made and made[0]._client is None and made[0].factory is None
 
 
 def test_redeploys_waiting_for_health_do_not_starve_syncs(engine: Engine) -> None:
