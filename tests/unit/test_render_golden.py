@@ -1,15 +1,24 @@
 """Golden files: the exact YAML devenv renders for every bundled tenant.
 
-A diff here is a change users will see in their rendered files; review it, then regenerate with
-``UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/test_render_golden.py``.
+A diff here is a change users will see in their rendered files. A failure shows the unified diff;
+review it, then regenerate with ``UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/test_render_golden.py``,
+which rewrites only the files that changed and shows each diff again as a warning (never silently).
+The rendered text is checked by the real tool first, on every run and before any rewrite: the
+manifests by ``kubernetes-validate --strict`` here; the compose files by ``docker compose config``
+in ``tests/integration/test_render_tools.py`` (it needs the Compose CLI).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
+import kubernetes_validate
 import pytest
+import yaml
 from test_render_support import ENVS, TENANTS, fixed_images, load_sample
 
 from devenv.model import resolve
@@ -24,16 +33,34 @@ GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 SECRET_VALUES = {"shop-db": {"password": "devpass"}, "acme-payments": {"api-key": "golden-api-key"}}
 
 
-def check_golden(name: str, text: str) -> None:
+K8S_VERSION = "1.30.0"
+
+
+class GoldenRewritten(UserWarning):
+    """UPDATE_GOLDEN=1 changed a golden file (the warning carries the diff)."""
+
+
+def valid_manifests(text: str) -> None:
+    for doc in yaml.safe_load_all(text):
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def check_golden(name: str, text: str, validate: Callable[[str], None] | None = None) -> None:
+    if validate is not None:
+        validate(text)  # a render the real tool refuses never becomes a golden file
     path = GOLDEN / name
+    expected = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if text == expected:
+        return
+    diff = "".join(difflib.unified_diff(expected.splitlines(keepends=True), text.splitlines(keepends=True),
+                                        f"tests/golden/{name}", f"rendered {name}"))
     if os.environ.get("UPDATE_GOLDEN") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        warnings.warn(GoldenRewritten(f"rewrote tests/golden/{name}:\n{diff}"), stacklevel=2)
         return
-    if not path.is_file():
-        pytest.fail(f"no golden file {path}; create it with UPDATE_GOLDEN=1")
-    expected = path.read_text(encoding="utf-8")
-    assert text == expected, f"{name} differs from its golden file; if intended, regenerate with UPDATE_GOLDEN=1"
+    pytest.fail(f"{name} differs from its golden file:\n{diff}\nreview it; if intended, regenerate with "
+                "UPDATE_GOLDEN=1 (it shows each diff again)", pytrace=False)
 
 
 @pytest.fixture
@@ -57,9 +84,31 @@ def test_compose_golden(project: Project, sample: Path, tenant: str, env: str) -
 def test_kube_golden(project: Project, tenant: str, env: str) -> None:
     spec = resolve(project, tenant, env)  # type: ignore[arg-type]
     docs = render_manifests(project, spec, fixed_images(project), SECRET_VALUES if env == "local" else None)
-    check_golden(f"kube-{tenant}-{env}.yaml", dump_all(docs))
+    check_golden(f"kube-{tenant}-{env}.yaml", dump_all(docs), valid_manifests)
 
 
 def test_cluster_golden(project: Project) -> None:
     specs = [resolve(project, t, "local") for t in TENANTS]
     check_golden("kind-cluster.yaml", dump(render_cluster(project, specs)))
+
+
+def test_a_changed_render_fails_with_its_diff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(globals(), "GOLDEN", tmp_path)  # check_golden reads this module's GOLDEN
+    (tmp_path / "x.yaml").write_text("a: 1\nb: 2\n")
+    monkeypatch.delenv("UPDATE_GOLDEN", raising=False)
+    with pytest.raises(pytest.fail.Exception) as err:
+        check_golden("x.yaml", "a: 1\nb: 3\n")
+    assert "-b: 2" in str(err.value) and "+b: 3" in str(err.value)
+    assert (tmp_path / "x.yaml").read_text() == "a: 1\nb: 2\n"  # not rewritten unless asked
+    monkeypatch.setenv("UPDATE_GOLDEN", "1")
+    with pytest.warns(GoldenRewritten, match=r"(?s)rewrote tests/golden/x.yaml.*\+b: 3"):
+        check_golden("x.yaml", "a: 1\nb: 3\n")
+    assert (tmp_path / "x.yaml").read_text() == "a: 1\nb: 3\n"
+
+
+def test_a_render_the_tool_refuses_is_never_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UPDATE_GOLDEN", "1")
+    bad = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: many}\n"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        check_golden("kube-never-written.yaml", bad, valid_manifests)
+    assert not (GOLDEN / "kube-never-written.yaml").exists()
