@@ -44,7 +44,7 @@ def test_component_line_when_up() -> None:
     state = fold([ComponentState(tenant="acme", component="api", state="healthy", image="shop-api:77be013aa",
                                  url="http://127.0.0.1:18002")])
     assert component_label(state, state.components[("acme", "api")], True, 8).plain == \
-        "■ api      ✓ ok      :18002 77be013"
+        "■ api      ✓ ok       :18002 77be013"
     assert tenant_label(state, "acme", False).plain == "  acme  ○ stopped 1/1"
 
 
