@@ -891,4 +891,17 @@ def validate_documents(
         problems += _guarded(lambda d=doc: check_overlay(d, tenants, components), doc.positions.file)  # type: ignore[misc]
     if app is not None and isinstance(app.data, dict):
         problems += _guarded(lambda: check_host_ports(app, list(profiles), overlays), app.positions.file)
+    problems += _range_checks(app, profiles, overlays)
     return list(dict.fromkeys(problems))
+
+
+def _range_checks(app: Document | None, profiles: dict[str, Document], overlays: list[Document]) -> list[Problem]:
+    """What Kubernetes, Compose and the engine would refuse later (``limits.py``)."""
+    from devenv.model.limits import check_document
+
+    docs = [(app, "app")] if app is not None else []
+    docs += [(d, "profile") for _, d in sorted(profiles.items())] + [(d, "overlay") for d in overlays]
+    out: list[Problem] = []
+    for doc, kind in docs:
+        out += _guarded(lambda d=doc, k=kind: check_document(d, k), doc.positions.file)  # type: ignore[misc]
+    return out
