@@ -477,11 +477,11 @@ def summary_ports(row: dict[str, Any]) -> str:
     return ", ".join(f"{p.get('IP')}:{p.get('PublicPort')}->{cport}" for cport, p in binds)
 
 
-def _follow(c: Any, tail: int | str, sink: Callable[[str, str], None]) -> None:
+def _follow(c: Any, tail: int | str, sink: Callable[[str, str], None], since: int | None = None) -> None:
     comp = c.labels.get(LABEL_COMPONENT, "?")
     buf = b""
     try:
-        for chunk in c.logs(stream=True, follow=True, tail=tail):
+        for chunk in c.logs(stream=True, follow=True, tail=tail, **({"since": since} if since else {})):
             buf += chunk
             *lines, buf = buf.split(b"\n")
             for ln in lines:
@@ -558,6 +558,7 @@ class Monitor:
         self._engine_ok = True
         self._ticks = 0
         self._stream: Any = None
+        self._ended: dict[str, int] = {}  # container -> when its log follower ended
         self._stopping: set[str] = set()  # containers asked to stop (SIGTERM): their exit is no crash
         self.calls = 0  # engine calls made, for tests of the idle cost
         self._thread = threading.Thread(target=self._run, name="devenv-monitor", daemon=True)
@@ -678,13 +679,18 @@ class Monitor:
                                                 f"({count} restart(s) so far)"))
 
     def _maybe_follow(self, tenant: str, c: Any) -> None:
+        """Follow a running container's logs once: new containers from their first line; one
+        whose follower ended (the engine restarted) from where it stopped."""
         if c.id in self._followed or c.status != "running":
             return
         tail: int | str = 30 if self._ticks == 0 else "all"  # new containers: everything they said
+        since = self._ended.pop(c.id, None)
         self._followed.add(c.id)
         sink = self.log_sink
 
         def run() -> None:
-            _follow(c, tail, lambda comp, line: sink(tenant, comp, line))
+            _follow(c, tail, lambda comp, line: sink(tenant, comp, line), since)
+            self._followed.discard(c.id)
+            self._ended[c.id] = int(time.time())
 
         threading.Thread(target=run, name=f"devenv-logs-{c.name}", daemon=True).start()
