@@ -269,12 +269,20 @@ async def test_timeline_enter_opens_the_failed_builds_log() -> None:
 
 
 async def test_help_screen_lists_every_key() -> None:
+    from tests.tui.test_trust import screen_text
+    from tui.keys import KEYS
+
     app, _ = make_app(healthy_events())
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(140, 50)) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
+        rows = [" ".join(line.split()) for line in screen_text(app).splitlines()]
+        for key in KEYS:  # each key drawn on the row that says what it does
+            start = " ".join(key.help.split()[:4])
+            assert any(f"{key.shown_as} {start}" in row for row in rows), (key.shown_as, start)
+        assert any("ctrl+p Command palette" in row for row in rows)
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, HelpScreen)
