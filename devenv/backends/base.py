@@ -15,11 +15,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from devenv.events import Event
-from devenv.model.types import Project, TenantSpec
+from devenv.model.types import Project, SyncFile, TenantSpec
+
+__all__ = ["SHELL", "Backend", "ComponentStatus", "Emit", "LogSink", "Monitor", "SyncFile", "iso_epoch"]
 
 Emit = Callable[[Event], None]
 LogSink = Callable[[str, str, str], None]
@@ -39,15 +40,6 @@ class ComponentStatus:
     containers: int = 0
     ports: str = ""
     synced: str = ""  # set when the container runs files a live update synced (engine.live)
-
-
-@dataclass(frozen=True)
-class SyncFile:
-    """A file to copy into ``dest`` (absolute, in the container) from ``src`` on the host, or to
-    delete there when ``src`` is None."""
-
-    src: Path | None
-    dest: str
 
 
 class Monitor(Protocol):

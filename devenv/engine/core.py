@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devenv import dockerclient
 from devenv.backends.base import Backend, ComponentStatus, Monitor, SyncFile
@@ -32,6 +32,9 @@ from devenv.events import (
 )
 from devenv.model.resolve import resolve
 from devenv.model.types import Project, TenantSpec
+
+if TYPE_CHECKING:
+    from devenv.watch.mapping import ChangePlan
 
 Subscriber = Callable[[Event], None]
 BuilderFactory = Callable[[Project, Callable[[Event], None]], Any]
@@ -277,7 +280,10 @@ class Engine:
         if not images:
             self.emit(Timeline(kind="warn", message=f"nothing to rebuild for {component or 'any component'}"))
             return
-        await self._rebuild_and_redeploy({i: "asked for" for i in images}, force=True)
+        from devenv.watch.mapping import plan_rebuild
+
+        plan = plan_rebuild(self.project.app, list(self.specs.values()), {i: "asked for" for i in images})
+        await self._rebuild_and_redeploy(plan, force=True)
 
     async def restart(self, tenant: str, component: str) -> None:
         t0 = time.perf_counter()
@@ -414,7 +420,7 @@ class Engine:
         for action in plan.syncs:
             await self._sync(action)
         if plan.rebuilds:
-            await self._rebuild_and_redeploy(dict(plan.rebuilds), only={tenant})
+            await self._rebuild_and_redeploy(plan, only={tenant})
 
     async def _stale_files(self, tenant: str) -> dict[Path, Any]:
         """Inputs changed since the tenant's running images were built, for each component whose
@@ -475,16 +481,24 @@ class Engine:
             self.emit(Timeline(kind="info", message=f"{len(plan.ignored)} change(s) ignored ({why})",
                                detail=tuple(f"{p}: {r}" for p, r in plan.ignored)))
             return
+        if plan.superseded:
+            self._say_superseded(plan.superseded)
         for action in plan.syncs:
             await self._sync(action)
         if plan.rebuilds:
-            await self._rebuild_and_redeploy(dict(plan.rebuilds))
+            await self._rebuild_and_redeploy(plan)
         if plan.live_builds:
             self._tasks.append(asyncio.create_task(self._build_behind(plan.live_builds, plan.syncs)))
 
+    def _say_superseded(self, superseded: list[tuple[Path, str]]) -> None:
+        """The syncs a rebuild of the same image made pointless, on the timeline with the planner's why."""
+        self.emit(Timeline(kind="info", message=f"{len(superseded)} file(s) not synced: {superseded[0][1]}",
+                           files=tuple(self._relpath(str(p)) for p, _ in superseded),
+                           detail=tuple(f"{p}: {why}" for p, why in superseded)))
+
     async def _sync(self, action: Any) -> None:
         t0 = time.perf_counter()
-        files = [SyncFile(Path(src) if src else None, dest) for src, dest in action.files]
+        files: list[SyncFile] = list(action.files)
         try:
             await asyncio.gather(*(self._sync_one(tenant, action, files) for tenant in action.tenants))
         except DevenvError as exc:
@@ -514,7 +528,7 @@ class Engine:
         except BuildError as exc:
             self._fail(f"background build of {exc.image} after a live update failed: "
                        f"{exc.message.splitlines()[0]} (the containers keep the synced files)",
-                       exc.log_tail, sorted(self._tenants_using(set(reasons))), component=exc.image)
+                       exc.log_tail, sorted({t for a in syncs for t in a.tenants}), component=exc.image)
             return
         except Exception as exc:  # noqa: BLE001 - the live update stands; say why the image lags
             self._fail(f"background build after a live update failed: {exc}", (), [])
@@ -539,14 +553,18 @@ class Engine:
         if action.then_restart:
             await asyncio.to_thread(self.backend.restart, tenant, action.component)
 
-    async def _rebuild_and_redeploy(self, reasons: dict[str, str], force: bool = False,
+    async def _rebuild_and_redeploy(self, plan: ChangePlan, force: bool = False,
                                     only: set[str] | None = None) -> None:
-        """Rebuild ``reasons``' images, then redeploy the active tenants running them. With
-        ``only`` (a tenant catching up), those tenants' components are redeployed whenever they
-        run another image than the one just built, even if another tenant's rebuild made it."""
+        """Rebuild the plan's images, then redeploy what the plan says (the watch planner is the
+        one place that decides who is redeployed) for the active tenants. With ``only`` (a tenant
+        catching up), those tenants' components are redeployed whenever they run another image
+        than the one just built, even if another tenant's rebuild made it."""
+        from devenv.watch.mapping import plan_tenants
+
         t0 = time.perf_counter()
         before = dict(self.images)
-        affected = self._tenants_using(set(reasons)) & (only if only is not None else self._active())
+        reasons = dict(plan.rebuilds)
+        affected = plan_tenants(plan) & (only if only is not None else self._active())
         why = "; ".join(f"{img}: {r}" for img, r in sorted(reasons.items()))
         self.emit(Timeline(kind="rebuild", message=f"{why} -> rebuilding {', '.join(sorted(reasons))}; "
                            f"{len(affected)} tenant(s) to redeploy", tenants=tuple(sorted(affected))))
@@ -563,12 +581,14 @@ class Engine:
             self.emit(Timeline(kind="info", message="no image changed (their content tags were already built); "
                                "nothing to redeploy", cost_ms=(time.perf_counter() - t0) * 1000))
             return
-        await asyncio.gather(*(self._redeploy(t, changed, t0) for t in sorted(affected)))
+        await asyncio.gather(*(self._redeploy(t, plan, changed, t0) for t in sorted(affected)))
 
-    async def _redeploy(self, tenant: str, changed: set[str], t0: float) -> None:
-        """Recreate only the tenant's components whose image changed; tenants go in parallel."""
+    async def _redeploy(self, tenant: str, plan: ChangePlan, changed: set[str], t0: float) -> None:
+        """Recreate the components the plan redeploys in ``tenant`` whose image changed; tenants
+        go in parallel."""
         spec = self.specs[tenant]
-        comps = [c for c, w in spec.workloads.items() if w.build_image in changed]
+        comps = [c for c, tenants in plan.redeploys.items()
+                 if tenant in tenants and c in spec.workloads and spec.workloads[c].build_image in changed]
         if not comps:
             return
         try:
@@ -594,9 +614,6 @@ class Engine:
             return Path(path).relative_to(self.project.app.root).as_posix()
         except ValueError:
             return path
-
-    def _tenants_using(self, images: set[str]) -> set[str]:
-        return {t for t, s in self.specs.items() if any(w.build_image in images for w in s.workloads.values())}
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Env = Literal["local", "prod"]
 Role = Literal["app", "service"]
@@ -28,6 +28,14 @@ LABEL_PROJECT = "dev.devenv.project"
 LABEL_TENANT = "dev.devenv.tenant"
 LABEL_COMPONENT = "dev.devenv.component"
 LABEL_MANAGED = "dev.devenv.managed"
+
+
+class SyncFile(NamedTuple):
+    """One file of a sync, from the watch planner to the backend: copy ``src`` (on the host) to
+    ``dest`` (absolute, in the container), or delete ``dest`` there when ``src`` is None."""
+
+    src: Path | None
+    dest: str
 
 
 @dataclass(frozen=True)

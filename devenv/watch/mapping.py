@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from devenv.model.types import App, Component, ImageDef, TenantSpec, WatchAction, WatchRule
+from devenv.model.types import App, Component, ImageDef, SyncFile, TenantSpec, WatchAction, WatchRule
 from devenv.watch.ignore import IsIgnored, default_is_ignored, noise_reason
 
 ChangeKind = Literal["created", "modified", "deleted", "moved"]
@@ -53,8 +53,9 @@ DEPENDENCY_MANIFESTS = (
 )
 _GLOB_CHARS = frozenset("*?[")
 
-FileSync = tuple[Path | None, str]
-"""``(host path, container path)``; the host path is ``None`` when the file was deleted."""
+FileSync = SyncFile
+"""``(host path, container path)``; the host path is ``None`` when the file was deleted. The one
+typed value a sync's files travel in, from this planner to the backend."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ class _Draft:
 
     def sync(self, component: str, rule: WatchRule, path: Path, dest: str, deleted: bool) -> None:
         key = (component, rule)
-        self.syncs.setdefault(key, []).append((None if deleted else path, dest))
+        self.syncs.setdefault(key, []).append(SyncFile(None if deleted else path, dest))
         self.sync_sources.setdefault(key, []).append(path)
 
 
@@ -164,6 +165,17 @@ def plan_changes(
         superseded=superseded,
         live_builds=_live_builds(app, syncs),
     )
+
+
+def plan_rebuild(app: App, specs: list[TenantSpec], reasons: dict[str, str]) -> ChangePlan:
+    """A rebuild asked for by name (``devenv rebuild``, the TUI's ``r``): the same redeploy
+    decision as a watched change, so the engine never makes its own."""
+    return ChangePlan(rebuilds=dict(reasons), redeploys=_redeploys(app, specs, reasons))
+
+
+def plan_tenants(plan: ChangePlan) -> set[str]:
+    """Every tenant the plan redeploys a component of."""
+    return {t for tenants in plan.redeploys.values() for t in tenants}
 
 
 def used_images(app: App, specs: Iterable[TenantSpec]) -> set[str]:
