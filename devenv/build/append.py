@@ -693,6 +693,28 @@ class Appender:
                 return
             self.heads.put(key, str(cur["Id"]))
 
+    def head_text(self, p: ImagePlan) -> tuple[str, str] | None:
+        """``(head key, the Dockerfile of the head alone)`` for a builder that keeps no
+        intermediate images (BuildKit), or None when the Dockerfile has no tail."""
+        if not enabled():
+            return None
+        lines = p.definition.dockerfile.read_text(encoding="utf-8").splitlines(keepends=True)
+        tail = split(df.parse("".join(lines)), p.definition.target)
+        if tail is None:
+            return None
+        key = head_key(p, tail)
+        if key is None:
+            return None
+        return key, "".join(lines[: tail.steps[0].line - 1])
+
+    def record_head(self, key: str, head_id: str, image_id: str) -> None:
+        """Record ``head_id`` as the head of ``image_id`` when the image's layers start with it."""
+        api = self.client.api
+        head_layers = api.inspect_image(head_id)["RootFS"]["Layers"]
+        layers = api.inspect_image(image_id)["RootFS"]["Layers"]
+        if layers[: len(head_layers)] == head_layers:
+            self.heads.put(key, str(api.inspect_image(head_id)["Id"]))
+
     def build(self, p: ImagePlan) -> Appended:
         """Build ``p`` by appending to its recorded head; raise ``Unsupported`` when it cannot."""
         if not enabled():

@@ -6,8 +6,11 @@ exactly the hashed files to the engine's build API, untagged, and tags the resul
 once the build succeeded, so a failed or interrupted build never leaves a tag behind. Each finished
 artifact is recorded in ``<root>/.devenv/builds.json`` as it completes, not at the end.
 
-BuildKit/buildx is not used: the engine's classic build API is always there, streams "Step N/M"
-progress we can map to Dockerfile lines, and is what this project's target engines run.
+Three ways to build, fastest that applies first: appending the Dockerfile's COPY/metadata tail to
+its recorded head (``append.py``); the engine's BuildKit through a docker client that needs no
+buildx, for Dockerfiles with ``RUN`` steps (``buildkit.py``: cache mounts, parallel stages); the
+engine's classic build API, always there, which streams "Step N/M" progress we map to Dockerfile
+lines. Whatever way, the image is tagged only once built.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import re
 import socket
 import subprocess
+import tarfile
 import threading
 import time
 from collections import deque
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from devenv import dockerclient, layout
+from devenv.build import buildkit
 from devenv.build import dockerfile as df
 from devenv.build.append import Appended, Appender, Unsupported
 from devenv.build.context import make_context_tar
@@ -68,7 +73,7 @@ class BuildResult:
     context: Path | None = None
     reason: str = ""
     image_id: str = ""
-    method: Literal["classic", "append", ""] = ""  # how a built image was made
+    method: Literal["classic", "append", "buildkit", ""] = ""  # how a built image was made
     detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -125,6 +130,8 @@ class _StreamState:
 class Builder:
     """Builds images of one project. ``emit`` receives events from worker threads, so it must be
     thread-safe (the engine hands them to its loop with ``call_soon_threadsafe``)."""
+
+    _buildkit_off = ""  # why BuildKit cannot build here; kept for the process (one Builder per rebuild)
 
     def __init__(self, project: Project | App, emit: Callable[[Event], None] | None = None,
                  concurrency: int | None = None, client: Any = None,
@@ -197,10 +204,13 @@ class Builder:
             found = None if force else self.exists(p.ref)
             if found:
                 return self.cached_result(p, found, started, "built meanwhile by another devenv")
-            method: Literal["classic", "append"]
+            method: Literal["classic", "append", "buildkit"]
             appended = self._append(p, cancel)
+            kit = None if appended is not None else self._buildkit(p, cancel)
             if appended is not None:
                 image_id, steps, cached, method, detail = appended.image_id, 0, 0, "append", appended.detail
+            elif kit is not None:
+                image_id, steps, cached, method, detail = kit.image_id, kit.total, kit.cached, "buildkit", ""
             else:
                 state = self._run_build(p, cancel)
                 image_id, steps, cached, method, detail = state.image_id, state.total, state.cached, "classic", ""
@@ -210,6 +220,8 @@ class Builder:
             self.client.api.tag(image_id, repo, tag, force=True)
             if method == "classic":
                 self.appender.record(p, image_id)
+            elif method == "buildkit":
+                self._record_buildkit_head(p, image_id, cancel)
         res = _result(p, "built", time.monotonic() - started, steps, cached, image_id, reason)
         res = dataclasses.replace(res, method=method, detail=detail)
         self.record(res)
@@ -224,17 +236,72 @@ class Builder:
             done = self.appender.build(p)
         except Unsupported as exc:
             if str(exc) != "no recorded head for these inputs":
-                self.emit(BuildProgress(p.image, 0, 0, f"classic build: {exc}"))
+                self.emit(BuildProgress(p.image, 0, 0, f"full build: {exc}"))
             return None
-        except Exception as exc:  # anything unexpected: the classic builder is always right
-            self.emit(BuildProgress(p.image, 0, 0, f"classic build: appending failed: {exc}"))
+        except Exception as exc:  # anything unexpected: a full build is always right
+            self.emit(BuildProgress(p.image, 0, 0, f"full build: appending failed: {exc}"))
             return None
         self.emit(BuildProgress(p.image, 1, 1, done.detail))
         return done
 
+    def _buildkit(self, p: ImagePlan, cancel: threading.Event) -> _StreamState | None:
+        """The image built through the engine's BuildKit, or None (the classic path runs) when the
+        Dockerfile runs no ``RUN`` step or BuildKit is not available here."""
+        if cancel.is_set() or not buildkit.enabled() or self._buildkit_off:
+            return None
+        instructions = df.read(p.definition.dockerfile)
+        if not buildkit.runs_steps(instructions):
+            return None
+        state = _StreamState()
+        tar, name = make_context_tar(p.definition.context, p.context.paths, p.definition.dockerfile,
+                                     fmt=tarfile.GNU_FORMAT)
+        with tar:
+            try:
+                state.image_id = buildkit.build(tar, name, p.build_args, p.definition.target, cancel,
+                                                lambda line: self._on_kit_line(p, line, state))
+            except buildkit.NotAvailable as exc:
+                Builder._buildkit_off = str(exc)
+                self.emit(BuildProgress(p.image, 0, 0, f"classic build: {exc}"))
+                return None
+            except RuntimeError as exc:
+                if cancel.is_set():
+                    raise BuildCancelled(f"build of '{p.image}' cancelled") from exc
+                message = str(exc).splitlines()[-1] if str(exc) else "the build failed"
+                line = buildkit.failed_line(list(state.tail), instructions)
+                raise BuildError(p.image, message.removeprefix("error: "), list(state.tail),
+                                 p.definition.dockerfile, line) from exc
+        return state
+
+    def _on_kit_line(self, p: ImagePlan, line: str, state: _StreamState) -> None:
+        state.tail.append(line)
+        step = buildkit.step_of(line)
+        if step is not None:
+            state.step, state.total = step[0], step[1]
+            self.emit(BuildProgress(p.image, step[0], step[1], step[2]))
+        elif buildkit.is_cached(line):
+            state.cached += 1
+            self.emit(BuildProgress(p.image, state.step, state.total, line, cached=True))
+
+    def _record_buildkit_head(self, p: ImagePlan, image_id: str, cancel: threading.Event) -> None:
+        """After a BuildKit build: build its head (every step cached, so quick) and record it, so
+        the next tail-only change appends instead of running the classic builder's own steps."""
+        with contextlib.suppress(Exception):
+            head = self.appender.head_text(p)
+            if head is None:
+                return
+            key, text = head
+            tar, name = make_context_tar(p.definition.context, p.context.paths, p.definition.dockerfile,
+                                         dockerfile_text=text, fmt=tarfile.GNU_FORMAT)
+            with tar:
+                head_id = buildkit.build(tar, name, p.build_args, None, cancel, lambda line: None)
+            self.appender.record_head(key, head_id, image_id)
+
     def _run_build(self, p: ImagePlan, cancel: threading.Event) -> _StreamState:
         instructions = df.read(p.definition.dockerfile)
-        tar, dockerfile_name = make_context_tar(p.definition.context, p.context.paths, p.definition.dockerfile)
+        text = p.definition.dockerfile.read_text(encoding="utf-8", errors="replace")
+        tar, dockerfile_name = make_context_tar(p.definition.context, p.context.paths, p.definition.dockerfile,
+                                                dockerfile_text=buildkit.strip_mounts(text)
+                                                if buildkit.needs_buildkit(text) else None)
         state = _StreamState()
         with tar:
             try:

@@ -6,6 +6,7 @@ the hashed list means the tag and the image can never disagree about which files
 
 from __future__ import annotations
 
+import io
 import os
 import tarfile
 import tempfile
@@ -33,11 +34,15 @@ def parent_dirs(paths: list[str] | tuple[str, ...]) -> list[str]:
     return sorted(dirs)
 
 
-def make_context_tar(context: Path, paths: list[str] | tuple[str, ...], dockerfile: Path) -> tuple[IO[bytes], str]:
+def make_context_tar(context: Path, paths: list[str] | tuple[str, ...], dockerfile: Path,
+                     dockerfile_text: str | None = None, fmt: int = tarfile.PAX_FORMAT) -> tuple[IO[bytes], str]:
     """Write the archive to a temporary file; return it (rewound) and the Dockerfile's name in it.
 
     A Dockerfile outside the context is added as ``.devenv.Dockerfile``, as the docker CLI does with
-    its own random name."""
+    its own random name; so is ``dockerfile_text`` when given (a Dockerfile rewritten for the build:
+    the classic builder's without ``RUN --mount``, or a head alone). ``fmt``: the docker CLI
+    (``buildkit.py``) only recognises a tar on stdin whose first header is a plain one, not PAX's
+    extended header, so it gets GNU_FORMAT (long names still work)."""
     out = tempfile.TemporaryFile()  # noqa: SIM115 - the caller sends and closes it
     context = Path(context)
     try:
@@ -45,12 +50,19 @@ def make_context_tar(context: Path, paths: list[str] | tuple[str, ...], dockerfi
         inside = True
     except ValueError:
         name, inside = OUTSIDE_DOCKERFILE, False
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    if dockerfile_text is not None:
+        name, inside = OUTSIDE_DOCKERFILE, True
+    with tarfile.open(fileobj=out, mode="w", format=fmt) as tar:
         for d in parent_dirs(paths):
             tar.add(os.path.join(context, d), arcname=d, recursive=False, filter=_zero_owner)
         for p in paths:
             tar.add(os.path.join(context, p), arcname=p, recursive=False, filter=_zero_owner)
         if not inside:
             tar.add(str(dockerfile), arcname=name, recursive=False, filter=_zero_owner)
+        if dockerfile_text is not None:
+            data = dockerfile_text.encode("utf-8")
+            info = _zero_owner(tarfile.TarInfo(name))
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
     out.seek(0)
     return out, name

@@ -51,6 +51,13 @@ def put(root: Path, files: dict[str, str | tuple[str, int] | None]) -> None:
         os.chmod(p, mode)
 
 
+@pytest.fixture(autouse=True)
+def classic_builder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These cases compare the append path with the classic builder (the reference); the BuildKit
+    path has its own case at the end, which turns it back on."""
+    monkeypatch.setenv("DEVENV_BUILDKIT", "0")
+
+
 @pytest.fixture
 def client(docker_engine: None) -> Any:
     import docker
@@ -309,3 +316,29 @@ def test_a_removed_head_falls_back_to_the_classic_builder(
     made.append(res.image_id)
     assert res.method == "classic" and res.status == "built"
     assert any("head image is gone" in line for line in progress.lines), progress.lines
+
+
+def test_after_a_buildkit_build_a_tail_change_appends_to_its_head_and_equals_buildkit(
+        tmp_path: Path, client: Any, made: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """BuildKit keeps no intermediate images: the builder builds the head alone (cached) and records
+    it, so the next tail-only change still appends; the result equals BuildKit's own build."""
+    monkeypatch.setenv("DEVENV_BUILDKIT", "1")
+    app = make_app(tmp_path, SAMPLE_LIKE.replace("RUN cat", "RUN --mount=type=cache,target=/var/cache/debconf cat"),
+                   SAMPLE_FILES)
+    first = Builder(app, client=client).build()["img"]
+    made.append(first.image_id)
+    assert first.method == "buildkit"
+    put(app.images["img"].context, {"static/version.txt": "v2\n", "web/new.py": "n\n"})
+    fast = Builder(app, client=client).build()["img"]
+    made.append(fast.image_id)
+    assert fast.method == "append"
+    monkeypatch.setenv("DEVENV_APPEND", "0")
+    slow = Builder(app, client=client).build(force=True)["img"]
+    made.append(slow.image_id)
+    assert slow.method == "buildkit" and fast.ref == slow.ref
+    assert_same(client, fast.image_id, slow.image_id)
+    monkeypatch.setenv("DEVENV_BUILDKIT", "0")  # the classic fallback: the same Dockerfile, mounts dropped
+    classic = Builder(app, client=client).build(force=True)["img"]
+    made.append(classic.image_id)
+    assert classic.method == "classic"
+    assert_same(client, classic.image_id, slow.image_id)
