@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench._common import copy_sample  # noqa: E402
+from devenv.build import buildkit  # noqa: E402
 from devenv.build.builder import Builder  # noqa: E402
 from devenv.build.digest import DigestCache, context_digest  # noqa: E402
 from devenv.model import load_project  # noqa: E402
@@ -59,9 +60,13 @@ def docker_cache_hit(app: App, image: str, refs: dict[str, str]) -> tuple[float,
         cmd += ["--target", img.target]
     cmd.append(str(img.context))
     env = {**os.environ, "DOCKER_BUILDKIT": "0"}
+    if buildkit.needs_buildkit(img.dockerfile.read_text()):  # RUN --mount: only BuildKit parses it
+        cmd[0], env["DOCKER_BUILDKIT"] = buildkit.cli(), "1"
+        cmd.insert(2, "--progress=plain")
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
-    return time.perf_counter() - t0, out.count("Using cache")
+    cp = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    out = cp.stdout + cp.stderr
+    return time.perf_counter() - t0, out.count("Using cache") + out.count(" CACHED")
 
 
 def touch_edit(path: Path) -> None:
