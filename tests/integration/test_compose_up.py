@@ -137,4 +137,7 @@ def test_rendered_files_are_owner_only_and_hold_no_secret_values(stack) -> None:
     f = root / ".devenv" / "acme" / "compose.yaml"
     assert f.stat().st_mode & 0o077 == 0
     assert "devpass" not in f.read_text()
-    assert (root / ".devenv" / "acme" / "secrets.env").stat().st_mode & 0o077 == 0
+    for env_file in (root / ".devenv" / "acme" / "secrets").glob("*.env"):  # one per component with secrets
+        assert env_file.stat().st_mode & 0o077 == 0, env_file
+    assert "devpass" in (root / ".devenv" / "acme" / "secrets" / "postgres.env").read_text()
+    assert not (root / ".devenv" / "acme" / "secrets" / "redis.env").exists()  # redis gets no secret

@@ -89,9 +89,9 @@ def test_state_dir_is_owner_only_and_rewritten_atomically(make_tiny) -> None:  #
     devenv(tiny.root, "up", "--detach", timeout=300)
     state = tiny.root / ".devenv"
     assert stat.S_IMODE(state.stat().st_mode) == 0o700  # nothing inside is reachable by others
-    for rel in ("acme/compose.yaml", "acme/secrets.env", "secrets/acme.json", "builds.json", ".gitignore"):
+    for rel in ("acme/compose.yaml", "acme/secrets/web.env", "secrets/acme.json", "builds.json", ".gitignore"):
         assert stat.S_IMODE((state / rel).stat().st_mode) == 0o600, rel
-    for rel in ("acme", "secrets"):
+    for rel in ("acme", "acme/secrets", "secrets"):
         assert stat.S_IMODE((state / rel).stat().st_mode) == 0o700, rel
     compose = state / "acme" / "compose.yaml"
     inode = compose.stat().st_ino

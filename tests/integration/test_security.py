@@ -81,7 +81,7 @@ def test_secret_is_in_no_image_layer_and_no_rendered_file(with_secret: Tiny) -> 
     assert DEV_SECRET not in json.dumps(image.history())
     compose = (tiny.root / ".devenv" / "acme" / "compose.yaml").read_text()
     assert DEV_SECRET not in compose and "DATABASE_PASSWORD=" not in compose and "DATABASE_PASSWORD:" not in compose
-    assert DEV_SECRET in (tiny.root / ".devenv" / "acme" / "secrets.env").read_text()  # where it does live
+    assert DEV_SECRET in (tiny.root / ".devenv" / "acme" / "secrets" / "web.env").read_text()  # where it does live
     assert (tiny.root / ".devenv" / ".gitignore").read_text().splitlines() == ["*"]
 
 

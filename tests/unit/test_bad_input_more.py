@@ -115,8 +115,8 @@ CASES = [
       "expected a mapping", "got a list", key="components.web"),
     C("profile-env-bad-name", ACME, sub(ACME, "SHOP_CURRENCY: EUR", "SHOP CURRENCY: EUR"), "not a valid name",
       key="env.SHOP CURRENCY"),
-    C("profile-secret-name-bad", ACME, sub(ACME, "{name: shop-db,", "{name: Shop DB,"), "'Shop DB' is not a secret name",
-      key="secrets[0].name"),
+    C("profile-secret-name-bad", ACME, sub(ACME, "{name: acme-payments,", "{name: Shop DB,"),
+      "'Shop DB' is not a secret name", key="secrets[1].name"),
     # --- overlays ----------------------------------------------------------------------------------
     C("overlay-malformed", LOCAL, put(LOCAL, "defaults:\n  replicas: {web: 1\n"), "not valid YAML", at=3),
     C("overlay-not-utf8", LOCAL, put(LOCAL, b"defaults:\n  domain: \"caf\xe9.localhost\"\n"), "not UTF-8", "0xe9", at=2),
