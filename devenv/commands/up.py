@@ -27,17 +27,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.set_defaults(run=run)
 
 
-def make_engine(args: argparse.Namespace, tenants: list[str], watch: bool):  # type: ignore[no-untyped-def]
-    from devenv.backends import get_backend
-    from devenv.engine.core import Engine
+def make_engine(args: argparse.Namespace, tenants: list[str], watch: bool,  # type: ignore[no-untyped-def]
+                project: Project | None = None):
+    """The session's engine (``devenv.engine.session``); ``project`` as the caller loaded it."""
+    from devenv.engine.session import backend_options, open_session
 
-    project = load()
-    kw = {"expose": args.expose} if args.backend == "compose" else {"context": getattr(args, "context", None)}
-    backend = get_backend(args.backend, project, None, **kw)
-    specs = None
-    if getattr(args, "as_prod", False):
-        specs = _as_prod_specs(project, tenants, args)
-    return Engine(project, tenants, backend, watch=watch, specs=specs, timeout=args.timeout)
+    project = project or load()
+    specs = _as_prod_specs(project, tenants, args) if getattr(args, "as_prod", False) else None
+    return open_session(project, tenants, backend=args.backend, what="devenv up", watch=watch,
+                        timeout=args.timeout, specs=specs, **backend_options(args))
 
 
 def _as_prod_specs(project: Project, tenants: list[str], args: argparse.Namespace) -> dict[str, TenantSpec]:
@@ -57,14 +55,12 @@ def _as_prod_specs(project: Project, tenants: list[str], args: argparse.Namespac
 
 
 def run(args: argparse.Namespace) -> int:
-    from devenv.lock import project_lock
-
     project = load()
     tenants = pick_tenants(project, args.tenant)
     if args.dev and not args.as_prod:
         raise DevenvError("--dev only makes sense with --as-prod", "add --as-prod, or drop --dev")
     use_tui = not (args.no_tui or args.detach) and sys.stdout.isatty() and sys.stdin.isatty()
-    engine = make_engine(args, tenants, watch=not (args.no_watch or args.detach))
+    engine = make_engine(args, tenants, watch=not (args.no_watch or args.detach), project=project)
     from devenv.commands.data import prepare_up
 
     prepare_up(engine, args, tenants)  # --data restores first; fresh tenants with a profile seed get it
@@ -75,16 +71,15 @@ def run(args: argparse.Namespace) -> int:
     from devenv.commands._printer import Printer
 
     engine.subscribe(Printer(logs=not args.detach))
-    lock = project_lock(project.app.root, f"devenv up {','.join(tenants)}")
-    return asyncio.run(_plain(engine, args.detach, lock))
+    return asyncio.run(_plain(engine, args.detach))
 
 
-async def _plain(engine, detach: bool, lock) -> int:  # type: ignore[no-untyped-def]
+async def _plain(engine, detach: bool) -> int:  # type: ignore[no-untyped-def]
     try:
-        # No engine: fail before the lock file or a generated secret is written.
-        await asyncio.to_thread(engine.backend.check)
-        with lock:  # only while building and deploying: a watching session does not block others
-            await engine.start()
+        # The engine checks the backend before the lock file or a generated secret is written,
+        # and holds the session's lock only while building and deploying: a watching session
+        # does not block others.
+        await engine.start()
     except DevenvError:
         await engine.stop(leave_running=True)
         raise

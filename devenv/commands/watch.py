@@ -18,18 +18,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    from devenv.backends import get_backend
     from devenv.commands._printer import Printer
-    from devenv.engine.core import Engine
+    from devenv.engine.session import backend_options, open_session
 
     project = load()
-    backend = get_backend(args.backend, project, None)
-    backend.check()
-    tenants = split_names(args.tenant) or backend.running_tenants()
-    tenants = [t for t in tenants if t in project.profiles]
-    if not tenants:
+    named = [t for t in split_names(args.tenant) if t in project.profiles]
+    if args.tenant and not named:
         raise DevenvError("no tenant of this project is running", "start them with `devenv up`")
-    engine = Engine(project, tenants, backend, watch=True)
+    engine = open_session(project, named or None, backend=args.backend, what="devenv watch", **backend_options(args))
     engine.subscribe(Printer())
     return asyncio.run(_watch(engine))
 

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,7 @@ class Engine:
         self.timeout = timeout
         self.specs: dict[str, TenantSpec] = specs or {t: resolve(project, t, "local") for t in tenants}
         self.images: dict[str, str] = {}
+        self.lock: Callable[[], AbstractContextManager[Any]] | None = None  # set by the session
         self.state = State(app=project.app.name, backend=backend.name,
                            timeline=eventlog.history(project.app.root))  # the recent past, from the log
         self._subs: list[Subscriber] = []
@@ -138,6 +140,25 @@ class Engine:
             raise
         self._masker = _masker(self.project, list(self.specs.values()))  # after the check: no engine, no secret written
         self.emit(EngineHealth(ok=True))
+        release = await self._hold_lock()
+        try:
+            await self._start_tenants(up)
+        finally:
+            release()
+
+    async def _hold_lock(self) -> Callable[[], None]:
+        """Take the session's project lock (``devenv.engine.session``) while building and deploying;
+        waiting for another holder happens in a thread, so a frontend's loop stays live."""
+        if self.lock is None:
+            return lambda: None
+        held = self.lock()
+        await asyncio.to_thread(held.__enter__)
+
+        def release() -> None:
+            held.__exit__(None, None, None)
+        return release
+
+    async def _start_tenants(self, up: bool) -> None:
         await self._announce_tenants()
         if up:
             self._starting.update({t: {} for t in self.tenants})
