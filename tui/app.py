@@ -85,6 +85,7 @@ class DevenvApp(App[int]):
         self.stopping = False
         self._unsubscribe: Callable[[], None] | None = None
         self._refresh_scheduled = False
+        self.data_labels: dict[str, str] = {}  # tenant -> the snapshot its data came from
 
     # -- layout and start --------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -104,6 +105,15 @@ class DevenvApp(App[int]):
         self.set_interval(self.flush_interval, self.flush_logs, name="flush-logs")
         self.set_interval(0.5, self.refresh_header, name="header")
         self.runner.run("start", self.engine.start, group="engine", track=False)
+        self.run_worker(self._read_data_labels, thread=True, name="data-labels", exit_on_error=False)
+
+    def _read_data_labels(self) -> None:
+        labels = {t: self.engine.data_label(t) for t in self.engine.tenants}
+        self.call_from_thread(self._set_data_labels, labels)
+
+    def _set_data_labels(self, labels: dict[str, str]) -> None:
+        self.data_labels.update(labels)
+        self.refresh_header()
 
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -153,7 +163,8 @@ class DevenvApp(App[int]):
         header = self._pane("#header", HeaderBar)
         if header is not None:
             header.show(HeaderInfo(self.state, len(self.engine.tenants), tuple(self.runner.slow(self.slow_after)),
-                                   hhmmss(self.clock(), self.tz), self.note))
+                                   hhmmss(self.clock(), self.tz), self.note,
+                                   ", ".join(f"{t}@{n}" for t, n in sorted(self.data_labels.items()) if n)))
 
     def _pane(self, selector: str, kind: type[W]) -> W | None:
         """A main-screen pane, also while another screen is on top; None while tearing down
@@ -265,6 +276,42 @@ class DevenvApp(App[int]):
             self.refresh(layout=True, repaint=True)
         if code:
             self.notify(f"shell exited with {code}", severity="warning")
+
+    def action_snapshot(self) -> None:
+        target = self._target()
+        if target is None:
+            return
+        tenant = target.tenant
+
+        async def take() -> None:
+            name = await self.engine.snapshot(tenant)
+            self.notify(f"{tenant}: snapshot {name} taken", title="data")
+
+        self.runner.run(f"snapshot {tenant}", take, group=f"data:{tenant}")
+
+    def action_restore(self) -> None:
+        target = self._target()
+        if target is None:
+            return
+        tenant = target.tenant
+        names = self.engine.snapshots(tenant)
+        if not names:
+            self.notify(f"{tenant} has no snapshot yet: S takes one", severity="warning")
+            return
+        name = names[-1]
+
+        async def restore() -> None:
+            await self.engine.restore(tenant, name)
+            self.data_labels[tenant] = name
+            self.refresh_header()
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.runner.run(f"restore {tenant}", restore, group=f"data:{tenant}", exclusive=True)
+
+        self.push_screen(ConfirmScreen(f"Restore {tenant} to snapshot {name}?", default=False,
+                                       detail="Its current data is replaced (S first keeps it); what depends "
+                                              "on it restarts. Other tenants are not touched."), answered)
 
     def action_open(self) -> None:
         target = self._target()

@@ -41,6 +41,8 @@ class DemoEngine:
         self.speed = speed
         self._subscribers: list[Subscriber] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._snapshots: dict[str, list[str]] = {}
+        self._on_snapshot: dict[str, str] = {}
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         self._subscribers.append(fn)
@@ -127,6 +129,25 @@ class DemoEngine:
         await self._sleep(0.3)
         self.emit(Timeline(kind="restart", message="restarted (asked from the TUI)", component=component,
                            tenants=(tenant,), cost_ms=340))
+
+    async def snapshot(self, tenant: str, name: str | None = None) -> str:
+        await self._sleep(0.4)
+        name = name or f"demo-{len(self._snapshots.setdefault(tenant, [])) + 1}"
+        self._snapshots.setdefault(tenant, []).append(name)
+        self.emit(Timeline(kind="info", message=f"snapshot {name} taken (2 volume(s))", tenants=(tenant,),
+                           cost_ms=400))
+        return name
+
+    async def restore(self, tenant: str, name: str) -> None:
+        await self._sleep(0.6)
+        self._on_snapshot[tenant] = name
+        self.emit(Timeline(kind="info", message=f"restored snapshot {name}", tenants=(tenant,), cost_ms=600))
+
+    def data_label(self, tenant: str) -> str:
+        return self._on_snapshot.get(tenant, "")
+
+    def snapshots(self, tenant: str) -> list[str]:
+        return list(self._snapshots.get(tenant, []))
 
     def shell_argv(self, tenant: str, component: str) -> list[str]:
         return ["sh", "-c", f"echo 'demo shell for {tenant}/{component}; exit to return'; exec sh"]

@@ -202,8 +202,9 @@ class ComposeData:
             self._drop_helper(cid)
 
     # -- snapshot ------------------------------------------------------------------------------------
-    def snapshot(self, tenant: str, name: str) -> store.Snapshot:
+    def snapshot(self, tenant: str, name: str | None = None) -> store.Snapshot:
         """Copy every volume of the tenant, each while the components mounting it are stopped."""
+        name = store.check_name(name or store.default_name())
         spec = self.spec(tenant)
         vols = tenant_volumes(spec)
         self._present(tenant, vols)
@@ -314,6 +315,9 @@ class ComposeData:
         t0 = time.perf_counter()
         self.write_volume(spec.name, image, v.name, snap.path / entry.file)
         self.say(f"{v.key}: {human(entry.bytes)} restored in {time.perf_counter() - t0:.1f} s")
+
+    def list(self, tenant: str | None = None) -> list[store.Snapshot]:
+        return store.list_snapshots(self.root, tenant)
 
     def volume_ids(self, tenant: str) -> dict[str, str]:
         """Each volume's creation time: a recreated volume no longer carries the snapshot's name."""

@@ -45,3 +45,15 @@ class EngineAPI(Protocol):
         """The argv that opens an interactive shell in the component (``docker exec -it ...``)."""
 
     def url(self, tenant: str, component: str) -> str | None: ...
+
+    async def snapshot(self, tenant: str, name: str | None = None) -> str:
+        """Snapshot the tenant's data (``devenv data snapshot``); returns the snapshot's name."""
+
+    async def restore(self, tenant: str, name: str) -> None:
+        """Replace the tenant's data with a snapshot (``devenv data restore``); ask the user first."""
+
+    def data_label(self, tenant: str) -> str:
+        """The snapshot the tenant's data came from ("" for its own data)."""
+
+    def snapshots(self, tenant: str) -> list[str]:
+        """The tenant's snapshot names, oldest first."""

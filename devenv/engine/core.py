@@ -312,6 +312,45 @@ class Engine:
         self.emit(Timeline(kind="restart", message="restarted", component=component,
                            tenants=(tenant,), cost_ms=(time.perf_counter() - t0) * 1000))
 
+    # -- tenant data (issue 14) ------------------------------------------------------------------
+    #: The backend's data driver (``devenv.data``), injected by the command that builds the engine;
+    #: None when the backend has none. The engine never imports it (it sits above the engine).
+    data: Any = None
+
+    async def snapshot(self, tenant: str, name: str | None = None) -> str:
+        """Snapshot the tenant's volumes (``devenv data snapshot``); return the snapshot's name."""
+        driver = self._data_driver()
+        t0 = time.perf_counter()
+        snap = await asyncio.to_thread(driver.snapshot, tenant, name)
+        self.emit(Timeline(kind="info", message=f"snapshot {snap.name} taken ({len(snap.volumes)} volume(s))",
+                           tenants=(tenant,), cost_ms=(time.perf_counter() - t0) * 1000))
+        return str(snap.name)
+
+    async def restore(self, tenant: str, name: str) -> None:
+        """Replace the tenant's data with a snapshot (``devenv data restore``; the caller asked)."""
+        driver = self._data_driver()
+        t0 = time.perf_counter()
+        await asyncio.to_thread(driver.restore, tenant, name)
+        self.emit(Timeline(kind="info", message=f"restored snapshot {name}", tenants=(tenant,),
+                           cost_ms=(time.perf_counter() - t0) * 1000))
+
+    def data_label(self, tenant: str) -> str:
+        """The snapshot the tenant's data came from ("" for its own data, or without a driver)."""
+        try:
+            return str(self.data.current(tenant)) if self.data is not None else ""
+        except DevenvError:
+            return ""
+
+    def snapshots(self, tenant: str) -> list[str]:
+        """The tenant's snapshot names, oldest first."""
+        return [s.name for s in self.data.list(tenant)] if self.data is not None else []
+
+    def _data_driver(self) -> Any:
+        if self.data is None:
+            raise DevenvError(self.backend.data_unsupported or "tenant data is not available in this session",
+                              "use `devenv data` on the compose backend")
+        return self.data
+
     def shell_argv(self, tenant: str, component: str) -> list[str]:
         return self.backend.shell_argv(tenant, component)
 

@@ -120,6 +120,8 @@ class FakeEngine:
         self.fail: dict[str, Exception] = {}
         self._subscribers: list[Subscriber] = []
         self._released = asyncio.Event()
+        self.snapshot_names: dict[str, list[str]] = {}
+        self.on_snapshot: dict[str, str] = {}
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         self._subscribers.append(fn)
@@ -159,6 +161,22 @@ class FakeEngine:
 
     async def restart(self, tenant: str, component: str) -> None:
         await self._record("restart", tenant, component)
+
+    async def snapshot(self, tenant: str, name: str | None = None) -> str:
+        await self._record("snapshot", tenant, name)
+        name = name or f"snap-{len(self.snapshot_names.setdefault(tenant, [])) + 1}"
+        self.snapshot_names.setdefault(tenant, []).append(name)
+        return name
+
+    async def restore(self, tenant: str, name: str) -> None:
+        await self._record("restore", tenant, name)
+        self.on_snapshot[tenant] = name
+
+    def data_label(self, tenant: str) -> str:
+        return self.on_snapshot.get(tenant, "")
+
+    def snapshots(self, tenant: str) -> list[str]:
+        return list(self.snapshot_names.get(tenant, []))
 
     def shell_argv(self, tenant: str, component: str) -> list[str]:
         self.calls.append(("shell_argv", tenant, component))

@@ -21,6 +21,7 @@ class HeaderInfo:
     slow: tuple[str, ...] = ()
     clock: str = ""
     note: str = ""  # e.g. "stopping..."
+    data: str = ""  # which snapshot tenants run on, e.g. "acme@before"
 
 
 def engine_status(info: HeaderInfo) -> tuple[str, str]:
@@ -43,6 +44,8 @@ def header_text(info: HeaderInfo, width: int) -> Text:
     text.append("  ")
     text.append(f"watching {s.watched_files:,} files" if s.watching else "not watching")
     text.append(f"  {info.tenants} tenant{'s' if info.tenants != 1 else ''}")
+    if info.data:
+        text.append(f"  data: {info.data}", "cyan")
     if info.note:
         text.append(f"  {info.note}", "bold yellow")
     pad = max(2, width - text.cell_len - len(info.clock) - 1)
