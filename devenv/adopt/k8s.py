@@ -91,13 +91,13 @@ def read_k8s(path: Path, root: Path, tenant: str, contexts: dict[str, Path] | No
 
 
 def manifest_files(path: Path) -> list[Path]:
-    """``path`` itself, or the YAML/JSON files under it in name order (hidden folders and
-    ``charts/`` sources skipped: only rendered manifests are read)."""
+    """``path`` itself, or the YAML/JSON files under it in name order (hidden ones skipped). A
+    FIFO or a device among them is kept, to be refused with its name when read, not skipped."""
     if not path.exists():
         raise DevenvError(f"{path}: no such file or folder", "pass the manifests: a file or a folder of YAML files")
     if not path.is_dir():
         return [path]
-    files = sorted(p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file()
+    files = sorted(p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES and not p.is_dir()
                    and not any(part.startswith(".") for part in p.relative_to(path).parts))
     if not files:
         raise DevenvError(f"no manifests (*.yaml, *.yml, *.json) in {path}",

@@ -233,3 +233,23 @@ def test_service_names_become_component_names_locally(adopted: dict[str, Any]) -
     assert local["web"].env["CACHE_URL"] == "redis://redis:6379/0"
     assert "API_URL" not in local["api"].env  # the overlay never adds a variable a component does not have
     assert "API_URL names a production Service" in adopted["run"].stderr
+
+
+def test_special_files_and_bad_flags_are_refused_cleanly(tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    shutil.copy(SETS / "kustomize-notes.yaml", folder / "a.yaml")
+    os.mkfifo(folder / "b.yaml")
+    cases = [
+        (("--from-k8s", str(folder), "--tenant", "a"), "is a FIFO"),
+        (("--from-k8s", "/dev/zero", "--tenant", "a"), "is a character device"),
+        (("--from-k8s", str(folder / "a.yaml")), "needs --tenant"),
+        (("--from-k8s", str(folder / "a.yaml"), "--tenant", "a", "--context", "nope=x"), "names no workload"),
+        (("--from-k8s", str(folder / "a.yaml"), "--tenant", "a", "--context", "notes-web"), "expected COMPONENT=DIR"),
+    ]
+    for args, words in cases:
+        res = cli(tmp_path, "init", *args)
+        assert res.returncode != 0 and words in res.stderr and "Traceback" not in res.stderr, (args, res.stderr)
+    assert not (tmp_path / "devenv.yaml").exists()
