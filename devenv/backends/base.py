@@ -61,6 +61,9 @@ class Backend(ABC):
     #: Why this backend cannot snapshot, restore or load tenant data, in the user's words ("" = it can;
     #: ``devenv.data`` then drives it). Declared here so commands never probe the backend's type.
     data_unsupported: str = ""
+    #: True when ``up(wait=False)`` then ``wait_healthy`` is how this backend waits: the engine then
+    #: applies the saves made meanwhile as soon as the containers run, before the health wait.
+    waits_apart: bool = False
 
     def __init__(self, project: Project, emit: Emit | None = None) -> None:
         self.project = project
@@ -89,6 +92,11 @@ class Backend(ABC):
     @abstractmethod
     def logs(self, tenant: str, components: list[str], follow: bool, tail: int, sink: Callable[[str, str], None]) -> None:
         """Stream log lines as ``sink(component, line)`` until done (or interrupted, with ``follow``)."""
+
+    def wait_healthy(self, spec: TenantSpec, components: list[str], timeout: float = 300) -> None:
+        """With ``waits_apart``: return once every component is healthy, else raise with the
+        failing one's log tail."""
+        raise NotImplementedError(f"the {self.name} backend waits in up()")
 
     @abstractmethod
     def restart(self, tenant: str, component: str) -> None: ...

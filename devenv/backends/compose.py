@@ -33,6 +33,7 @@ MAX_RESTARTS = 3
 
 class ComposeBackend(Backend):
     name = "compose"
+    waits_apart = True
     cluster_unsupported = "the compose backend has no cluster (each tenant is its own compose project)"
 
     def __init__(self, project: Project, emit: Emit | None = None, runner: Runner = default_runner,

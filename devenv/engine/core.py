@@ -271,13 +271,12 @@ class Engine:
         saves queued so far are applied as soon as the containers run on their final images,
         and later saves go straight in: an edit made once the page answers is live at once,
         not after the slowest component's health check."""
-        wait_healthy = getattr(self.backend, "wait_healthy", None)
-        if wait_healthy is None:
+        if not self.backend.waits_apart:
             await asyncio.to_thread(self.backend.up, spec, self.images, True, self.timeout)
             return
         await asyncio.to_thread(self.backend.up, spec, self.images, False, self.timeout)
         await self._settle(spec.name)
-        await asyncio.to_thread(wait_healthy, spec, list(spec.workloads), self.timeout)
+        await asyncio.to_thread(self.backend.wait_healthy, spec, list(spec.workloads), self.timeout)
 
     async def _settle(self, tenant: str) -> None:
         try:

@@ -20,7 +20,7 @@ import pytest
 
 from devenv.backends.compose import ComposeBackend
 from devenv.engine.core import Engine
-from devenv.events import BuildStarted, ComponentState, Event, TenantState
+from devenv.events import BuildStarted, ComponentState, Event, TenantState, Timeline
 from devenv.model import load_project
 from tests.integration.helpers import wait_for
 from tests.integration.test_faults import BASE, LOOP, Tiny
@@ -105,10 +105,10 @@ def test_saves_during_build_start_and_health_wait_are_live_once_up(make_tiny, mo
         for phase in PHASES:
             wait_for(lambda phase=phase: served(phase), timeout=30, what=f"the save made during {phase} served")
         assert engine.state.tenants["acme"].state == "up"
-        order = [("sync" if "answered.txt" in " ".join(getattr(e, "files", ())) else "up")
-                 for e in events if getattr(e, "kind", "") == "sync" or
-                 (isinstance(e, TenantState) and e.state == "up" and e.tenant == "acme")]
-        assert order.index("sync") < order.index("up"), order  # live once web answered, not once all were
+        answered = next(i for i, e in enumerate(events)
+                        if isinstance(e, Timeline) and "app/site/answered.txt" in e.files)
+        up = next(i for i, e in enumerate(events) if isinstance(e, TenantState) and e.state == "up")
+        assert answered < up, events[answered:up + 1]  # live once web answered, not once all were
     finally:
         call(engine.stop(leave_running=True), timeout=60)
         loop.call_soon_threadsafe(loop.stop)
