@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import pkgutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,9 +22,8 @@ from devenv.errors import DevenvError
 
 def command_names() -> dict[str, str]:
     """Command name -> module name (``import_`` is ``import``), found without importing any."""
-    import devenv.commands as pkg
-
-    names = sorted(i.name for i in pkgutil.iter_modules(pkg.__path__) if not i.name.startswith("_"))
+    folder = Path(__file__).resolve().parent / "commands"  # a listing, not pkgutil (~5 ms of imports)
+    names = sorted(f[:-3] for f in os.listdir(folder) if f.endswith(".py") and not f.startswith("_"))
     return {n.rstrip("_"): n for n in names}
 
 

@@ -75,6 +75,13 @@ def compose_argv() -> tuple[str, ...]:
                       "or install Docker Desktop")
 
 
+def compose_installed() -> None:
+    """Raise ``ToolMissing`` unless some Compose CLI is installed; cheap (no process is run). Whether
+    it works is ``compose_argv``'s question, asked when a compose command first runs."""
+    if not (compose_plugin_paths() or shutil.which("docker-compose")):
+        compose_argv()  # `docker compose` built in or elsewhere: ask it (raises ToolMissing with the fix)
+
+
 def compose_plugin_paths() -> list[str]:
     """Where the ``docker`` CLI looks for its ``compose`` plugin, in its order: the config's
     ``cliPluginsExtraDirs``, ``$DOCKER_CONFIG/cli-plugins`` (``~/.docker``), then the system

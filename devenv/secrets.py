@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -132,9 +133,24 @@ def existing_env_files(root: Path, spec: TenantSpec) -> dict[str, str] | None:
     return {name: str(p) for name, p in paths.items()}
 
 
+def _same_private_file(path: Path, text: str) -> bool:
+    try:
+        st = os.lstat(path)
+        parent = os.lstat(path.parent)
+        if not (stat.S_ISREG(st.st_mode) and st.st_mode & 0o777 == 0o600 and parent.st_mode & 0o777 == 0o700
+                and st.st_uid == os.geteuid() and st.st_size == len(text.encode())):
+            return False
+        return path.read_text(encoding="utf-8") == text
+    except (OSError, ValueError):
+        return False
+
+
 def _write_private(path: Path, text: str) -> None:
     """Atomic and private from the first byte (``atomic_write``'s temp file is created 0600), in
-    a directory only the owner can enter."""
+    a directory only the owner can enter. An unchanged file is left alone: every ``up`` rewrites
+    the env files, and an fsync'd rewrite of identical bytes is most of a no-op ``up``'s I/O."""
+    if _same_private_file(path, text):
+        return
     private_dir(path.parent)
     try:
         os.chmod(path.parent, 0o700)

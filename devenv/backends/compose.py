@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import tarfile
 import threading
 import time
 from collections.abc import Callable
@@ -42,12 +41,20 @@ class ComposeBackend(Backend):
         self.runner = runner
         self.expose = expose
         self._client: Any = None
+        self._checked = False
         self._lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------------------------
     def check(self) -> None:
-        self._client = dockerclient.client()
-        dockerclient.compose_argv()
+        """The engine answers (one ``/_ping``, no SDK client) and a Compose CLI is installed. Its
+        ``version`` probe waits for the first compose command: a no-op ``up`` runs none."""
+        from devenv import dockerhttp
+
+        if self._checked:  # `up` checks before taking its lock, then the engine again: once is enough
+            return
+        dockerhttp.ping()
+        dockerclient.compose_installed()
+        self._checked = True
 
     @property
     def client(self) -> Any:
@@ -86,7 +93,10 @@ class ComposeBackend(Backend):
                              fragments=load_fragments(root))
         header = (f"# Rendered by devenv for tenant {spec.name}; rerun with:\n"
                   f"#   docker compose -p {spec.project} -f {self.compose_file(spec.name)} up -d\n")
-        return atomic_write(self.compose_file(spec.name), header + dump(doc)), doc
+        path, text = self.compose_file(spec.name), header + dump(doc)
+        if not _same_text(path, text):  # an unchanged file is not rewritten (an fsync per no-op up)
+            atomic_write(path, text)
+        return path, doc
 
     def compose(self, tenant: str, *args: str, check: bool = True, sink: Callable[[str], None] | None = None,
                 use_file: bool = True, timeout: float | None = 600) -> Any:
@@ -110,38 +120,49 @@ class ComposeBackend(Backend):
 
     # -- lifecycle --------------------------------------------------------------------------
     def up(self, spec: TenantSpec, images: dict[str, str], wait: bool = True, timeout: float = 300) -> None:
-        self._refuse_foreign(spec)
-        self._check_ports_free(spec)
-        self.write_files(spec, images)
-        for name in spec.workloads:
-            self.emit(ComponentState(tenant=spec.name, component=name, state="starting",
-                                     image=image_of(spec, name, images)))
-        res = self.compose(spec.name, "up", "-d", "--remove-orphans", check=False)
-        if res.code != 0:
-            raise _compose_failure(spec.name, res.stderr or res.stdout)
+        """Render and ``docker compose up -d``, unless nothing changed since the last ``up``: the
+        rendered files hash as recorded then, and the project's containers are the very ones that
+        ``up`` left (same ids, compose config-hash labels and image ids), all running. That is
+        exactly when compose itself would do nothing; skipping it saves its ~0.5 s of start-up."""
+        rows = self._project_rows(spec)
+        self._refuse_foreign(spec, rows)
+        self._check_ports_free(spec, rows)
+        path, doc = self._write_files(spec, images)
+        key = self._up_key(path, doc)
+        if not self._unchanged(spec, key, rows):
+            for name in spec.workloads:
+                self.emit(ComponentState(tenant=spec.name, component=name, state="starting",
+                                         image=image_of(spec, name, images)))
+            res = self.compose(spec.name, "up", "-d", "--remove-orphans", check=False)
+            if res.code != 0:
+                raise _compose_failure(spec.name, res.stderr or res.stdout)
+            self._record_up(spec, key)
         if wait:
             self.wait_healthy(spec, [c for c, w in spec.workloads.items() if w.replicas > 0], timeout)
 
-    def _refuse_foreign(self, spec: TenantSpec) -> None:
+    def _project_rows(self, spec: TenantSpec) -> list[dict[str, Any]]:
+        """Every container of the tenant's compose project, whoever created it: one list call."""
+        from devenv import dockerhttp
+
+        return dockerhttp.containers([f"com.docker.compose.project={spec.project}"])
+
+    def _refuse_foreign(self, spec: TenantSpec, rows: list[dict[str, Any]]) -> None:
         """Never take over a compose project that another app (or no devenv at all) created."""
-        f = {"label": [f"com.docker.compose.project={spec.project}"]}
-        others = [c for c in dockerclient.engine_call(lambda: self.client.containers.list(all=True, filters=f),
-                                                      "list containers")
-                  if c.labels.get(LABEL_PROJECT) != self.project.app.name]
+        others = [r for r in rows if (r.get("Labels") or {}).get(LABEL_PROJECT) != self.project.app.name]
         if others:
-            owner = others[0].labels.get(LABEL_PROJECT) or "something other than devenv"
+            owner = (others[0].get("Labels") or {}).get(LABEL_PROJECT) or "something other than devenv"
+            name = str((others[0].get("Names") or ["?"])[0]).lstrip("/")
             raise DevenvError(f"the compose project {spec.project} already exists and belongs to {owner} "
-                              f"(container {others[0].name})",
+                              f"(container {name})",
                               f"stop it first (`docker compose -p {spec.project} down`), or set "
                               "DEVENV_PROJECT_PREFIX to run this checkout beside it")
 
-    def _check_ports_free(self, spec: TenantSpec) -> None:
+    def _check_ports_free(self, spec: TenantSpec, rows: list[dict[str, Any]]) -> None:
         """Pre-flight: every host port the tenant publishes must be free (or already published by
         the tenant's own running container), so a held port refuses the whole ``up`` before compose
         starts half of the tenant."""
-        own = {int(b["HostPort"]) for c in self.containers(spec.name, all=False)
-               for binds in ((c.attrs.get("NetworkSettings") or {}).get("Ports") or {}).values()
-               for b in binds or [] if str(b.get("HostPort", "")).isdigit()}
+        own = {int(p["PublicPort"]) for r in rows if r.get("State") == "running"
+               for p in r.get("Ports") or [] if p.get("PublicPort")}
         host_ip = "0.0.0.0" if self.expose else "127.0.0.1"
         busy = [(name, p.host) for name, w in spec.workloads.items() for p in w.ports
                 if p.host not in own and not port_free(p.host, host_ip)]
@@ -150,6 +171,58 @@ class ComposeBackend(Backend):
             raise DevenvError(f"tenant {spec.name}: host port(s) already in use: {what}; nothing was started",
                               "stop what holds it, or give the tenant another range with `port_base` in "
                               "devenv.local.yaml (tenants.<tenant>.port_base)")
+
+    def _up_key(self, path: Path, doc: dict[str, Any]) -> str:
+        """What compose would read: the rendered file, every env file it names, devenv's version."""
+        import hashlib
+
+        from devenv import __version__
+
+        h = hashlib.sha256(f"{__version__}\0{self.expose}\0".encode())
+        h.update(path.read_bytes())
+        env_files = sorted({str(f) for svc in (doc.get("services") or {}).values()
+                            for f in _as_list(svc.get("env_file"))})
+        for f in env_files:
+            h.update(f"\0{f}\0".encode())
+            try:
+                h.update(Path(f).read_bytes())
+            except OSError:
+                h.update(b"missing")
+        return h.hexdigest()
+
+    def _unchanged(self, spec: TenantSpec, key: str, rows: list[dict[str, Any]]) -> bool:
+        """True when a ``compose up -d`` of the same files would change nothing (see ``up``)."""
+        import json
+
+        from devenv import dockerhttp
+
+        try:
+            record = json.loads(_up_record(self.project.app.root, spec.name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if not rows or record.get("key") != key or record.get("containers") != _config_hashes(rows):
+            return False
+        if any(r.get("State") != "running" for r in rows):
+            return False
+        ids: dict[str, str | None] = {}
+        for r in rows:  # a rebuilt image under the same tag (build --force) must be recreated
+            ref = str(r.get("Image", ""))
+            if ref not in ids:
+                ids[ref] = (dockerhttp.inspect_image(ref) or {}).get("Id")
+            if ids[ref] != r.get("ImageID"):
+                return False
+        return True
+
+    def _record_up(self, spec: TenantSpec, key: str) -> None:
+        """Remember what this ``up`` left running (a record that cannot be written only costs the
+        next ``up`` a compose run)."""
+        from devenv.fsutil import atomic_write_json
+
+        try:
+            atomic_write_json(_up_record(self.project.app.root, spec.name),
+                              {"key": key, "containers": _config_hashes(self._project_rows(spec))})
+        except (OSError, DevenvError):
+            return
 
     def redeploy(self, spec: TenantSpec, images: dict[str, str], components: list[str], timeout: float = 300) -> None:
         """Recreate only ``components`` (their image changed); nothing else restarts.
@@ -189,46 +262,61 @@ class ComposeBackend(Backend):
 
     def tenants_with_volumes(self) -> list[str]:
         """Tenants whose data volumes outlived their containers (a plain ``down`` keeps them)."""
-        f = {"label": [f"{LABEL_PROJECT}={self.project.app.name}"]}
-        vols = dockerclient.engine_call(lambda: self.client.volumes.list(filters=f), "list volumes")
-        names = {(v.attrs.get("Labels") or {}).get(LABEL_TENANT) for v in vols}
+        from devenv import dockerhttp
+
+        found = dockerhttp.get("/volumes", {"filters": {"label": [f"{LABEL_PROJECT}={self.project.app.name}"]}})
+        names = {(v.get("Labels") or {}).get(LABEL_TENANT) for v in (found or {}).get("Volumes") or []}
         return sorted(n for n in names if n)
 
     # -- health -----------------------------------------------------------------------------
     def wait_healthy(self, spec: TenantSpec, components: list[str], timeout: float = 300) -> None:
-        """Poll until every component is healthy (or running, without a check); emit each change.
-        Raise with the failing component's last log lines on a crash loop or the timeout."""
-        deadline = time.monotonic() + timeout
+        """Poll (one list call for the whole tenant) until every component is healthy (or running,
+        without a check); emit each change. Raise with the failing component's last log lines on
+        a crash loop, or when nothing progressed for ``timeout`` seconds.
+
+        The deadline is progress-aware: ten tenants starting on a 2-core laptop are slow but sure,
+        so ``timeout`` counts from the tenant's last state change; a component whose checks the
+        engine has not concluded yet (``health: starting``) is waited for until Docker itself
+        decides (its retries), up to three times ``timeout`` in all."""
+        started = last_progress = time.monotonic()
         last: dict[str, tuple[str, str]] = {}
         while True:
-            states = {c: self._component_state(spec, c) for c in components}
-            for comp, st in states.items():
-                if last.get(comp) != st:
-                    last[comp] = st
-                    self.emit(ComponentState(tenant=spec.name, component=comp, state=st[0],  # type: ignore[arg-type]
-                                             health=st[1], url=self.url(spec, comp) or "",
-                                             image=self.running_image(spec.name, comp)))
-            if all(s[0] == "healthy" or s[0] == "running" for s in states.values()):
+            states, images = self._tenant_states(spec, components)
+            changed = [c for c, st in states.items() if last.get(c) != st]
+            for comp in changed:
+                last[comp] = states[comp]
+                self.emit(ComponentState(tenant=spec.name, component=comp, state=states[comp][0],  # type: ignore[arg-type]
+                                         health=states[comp][1], url=self.url(spec, comp) or "",
+                                         image=images.get(comp, "")))
+            now = time.monotonic()
+            if changed:
+                last_progress = now
+            if all(s[0] in ("healthy", "running") for s in states.values()):
                 return
             bad = [c for c, s in states.items() if s[0] == "crashed"]
-            if bad or time.monotonic() > deadline:
-                comp = bad[0] if bad else next(c for c, s in states.items() if s[0] not in ("healthy", "running"))
-                why = "keeps crashing" if bad else f"is not healthy after {timeout:.0f} s ({states[comp][0]})"
-                raise DevenvError(f"{spec.name}/{comp} {why}; its last log lines:\n    "
-                                  + "\n    ".join(self.tail(spec.name, comp, 15) or ["(no output)"]),
-                                  f"see `devenv logs --tenant {spec.name} {comp}`; fix and run `devenv up` again")
+            concluding = all(s[0] in ("healthy", "running", "starting") for s in states.values())
+            stalled = now - last_progress > timeout and not (concluding and now - started < 3 * timeout)
+            if bad or stalled:
+                self._unhealthy(spec, states, bad, timeout)
             time.sleep(POLL)
 
-    def _component_state(self, spec: TenantSpec, comp: str) -> tuple[str, str]:
-        cs = self.containers(spec.name, comp)
-        if not cs:
-            return "pending", ""
-        worst = ("healthy", "healthy")
-        for c in cs:
-            st = _container_state(c)
-            if _rank(st[0]) < _rank(worst[0]):
-                worst = st
-        return worst
+    def _unhealthy(self, spec: TenantSpec, states: dict[str, tuple[str, str]], bad: list[str], timeout: float) -> None:
+        comp = bad[0] if bad else next(c for c, s in states.items() if s[0] not in ("healthy", "running"))
+        why = "keeps crashing" if bad else f"is not healthy after {timeout:.0f} s without progress ({states[comp][0]})"
+        raise DevenvError(f"{spec.name}/{comp} {why}; its last log lines:\n    "
+                          + "\n    ".join(self.tail(spec.name, comp, 15) or ["(no output)"]),
+                          f"see `devenv logs --tenant {spec.name} {comp}`; fix and run `devenv up` again")
+
+    def _tenant_states(self, spec: TenantSpec, components: list[str]) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+        """Each component's worst container state, and its image, from one list call."""
+        by_comp: dict[str, list[dict[str, Any]]] = {}
+        for row in self.summaries(spec.name):
+            by_comp.setdefault((row.get("Labels") or {}).get(LABEL_COMPONENT, ""), []).append(row)
+        states: dict[str, tuple[str, str]] = {}
+        for comp in components:
+            rows = by_comp.get(comp, [])
+            states[comp] = min((summary_state(r) for r in rows), key=lambda s: _rank(s[0])) if rows else ("pending", "")
+        return states, {c: str(rs[0].get("Image", "")) for c, rs in by_comp.items() if rs}
 
     def running_image(self, tenant: str, component: str) -> str:
         """The image reference the component's container runs ("" when it has none)."""
@@ -458,6 +546,28 @@ def _state_of(st: dict[str, Any], restarts: int) -> tuple[str, str]:
     return "starting", health
 
 
+def _same_text(path: Path, text: str) -> bool:
+    try:
+        return path.is_file() and not path.is_symlink() and path.read_text(encoding="utf-8") == text
+    except (OSError, ValueError):
+        return False
+
+
+def _up_record(root: Path, tenant: str) -> Path:
+    return layout.tenant_dir(root, tenant) / "up.json"
+
+
+def _config_hashes(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Container id -> compose's config-hash label: what compose compares to decide a recreate."""
+    return {str(r.get("Id")): str((r.get("Labels") or {}).get("com.docker.compose.config-hash", "")) for r in rows}
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 def summary_state(row: dict[str, Any]) -> tuple[str, str]:
     """``_container_state`` from a list summary (``State`` and the ``Status`` text) instead of an inspect."""
     import re
@@ -495,6 +605,8 @@ def _tar(files: list[SyncFile]) -> bytes | None:
     present = [f for f in files if f.src is not None]
     if not present:
         return None
+    import tarfile
+
     bio = io.BytesIO()
     with tarfile.open(fileobj=bio, mode="w") as tar:
         for f in present:

@@ -30,13 +30,11 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from devenv import dockerclient, layout
 from devenv.build import buildkit
 from devenv.build import dockerfile as df
-from devenv.build.append import Appended, Appender, Unsupported
-from devenv.build.context import make_context_tar
 from devenv.build.digest import DigestCache
 from devenv.build.graph import ImagePlan, plan
 from devenv.errors import BuildError, DevenvError, EngineError
@@ -44,6 +42,9 @@ from devenv.events import BuildFinished, BuildProgress, BuildStarted, BuildWaiti
 from devenv.fsutil import atomic_write_json
 from devenv.lock import file_lock, wait_lock
 from devenv.model.types import App, Project
+
+if TYPE_CHECKING:  # the appender and the context tar load when an image really builds
+    from devenv.build.append import Appended, Appender
 
 LOG_TAIL = 30
 CANCEL_GRACE = 5.0  # seconds to wait for in-flight builds to notice a cancel
@@ -98,6 +99,13 @@ class BuildCancelled(DevenvError):
     exit_code = 130
 
 
+def make_context_tar(*args: Any, **kw: Any) -> Any:
+    """``context.make_context_tar``, imported (with ``tarfile``) when an image really builds."""
+    from devenv.build.context import make_context_tar as make
+
+    return make(*args, **kw)
+
+
 def default_concurrency() -> int:
     env = os.environ.get("DEVENV_BUILD_CONCURRENCY", "").strip()
     if env.isdigit() and int(env) > 0:
@@ -142,7 +150,16 @@ class Builder:
         self._client = client
         self._client_factory = client_factory
         self._record_lock = threading.Lock()
-        self.appender = Appender(self.app.root, lambda: self.client)
+        self._appender: Appender | None = None
+
+    @property
+    def appender(self) -> Appender:
+        """The layer appender, made (and its module imported) when an image really builds."""
+        if self._appender is None:
+            from devenv.build.append import Appender
+
+            self._appender = Appender(self.app.root, lambda: self.client)
+        return self._appender
 
     @property
     def client(self) -> Any:
@@ -232,6 +249,8 @@ class Builder:
         progress line saying why) when the classic builder must run."""
         if cancel.is_set():
             return None
+        from devenv.build.append import Unsupported
+
         try:
             done = self.appender.build(p)
         except Unsupported as exc:

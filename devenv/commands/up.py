@@ -35,7 +35,8 @@ def make_engine(args: argparse.Namespace, tenants: list[str], watch: bool,  # ty
     project = project or load()
     specs = _as_prod_specs(project, tenants, args) if getattr(args, "as_prod", False) else None
     return open_session(project, tenants, backend=args.backend, what="devenv up", watch=watch,
-                        timeout=args.timeout, specs=specs, **backend_options(args))
+                        timeout=args.timeout, specs=specs,
+                        follow=not getattr(args, "detach", False), **backend_options(args))
 
 
 def _as_prod_specs(project: Project, tenants: list[str], args: argparse.Namespace) -> dict[str, TenantSpec]:

@@ -54,8 +54,9 @@ class Engine:
 
     def __init__(self, project: Project, tenants: list[str], backend: Backend,
                  builder_factory: BuilderFactory = default_builder, watch: bool = True,
-                 specs: dict[str, TenantSpec] | None = None, timeout: float = 300) -> None:
+                 specs: dict[str, TenantSpec] | None = None, timeout: float = 300, follow: bool = True) -> None:
         self.project = project
+        self.follow = follow  # False (``up --detach``): no monitor; the health wait reports the states
         self.tenants = list(tenants)
         self.backend = backend
         self.builder_factory = builder_factory
@@ -414,7 +415,7 @@ class Engine:
 
     # -- watching -----------------------------------------------------------------------------
     def _start_monitor(self) -> None:
-        if self._monitor is None:
+        if self._monitor is None and self.follow:
             self._monitor = self.backend.monitor(self.tenants, self._log_sink)
             self._monitor.start()
 

@@ -21,13 +21,15 @@ from devenv.model.types import Project, TenantSpec
 
 
 def open_session(project: Project, tenants: list[str] | None, *, backend: str, what: str, watch: bool = True,
-                 timeout: float = 300, specs: dict[str, TenantSpec] | None = None, **backend_options: Any) -> Engine:
+                 timeout: float = 300, specs: dict[str, TenantSpec] | None = None, follow: bool = True,
+                 **backend_options: Any) -> Engine:
     """The engine of one session on ``project`` (loaded once, by the caller). ``tenants=None``:
-    the tenants of this project the backend runs now (``devenv watch``)."""
+    the tenants of this project the backend runs now (``devenv watch``). ``follow=False`` (``up
+    --detach``): no monitor, since the session ends once every tenant is healthy."""
     be = get_backend(backend, project, None, **backend_options)
     if tenants is None:
         tenants = _running(project, be)
-    engine = Engine(project, tenants, be, watch=watch, specs=specs, timeout=timeout)
+    engine = Engine(project, tenants, be, watch=watch, specs=specs, timeout=timeout, follow=follow)
     engine.lock = partial(project_lock, project.app.root, f"{what} {','.join(tenants)}".strip())
     return engine
 

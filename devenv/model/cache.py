@@ -62,6 +62,7 @@ def fingerprint(root: Path, strict: bool) -> str:
             h.update(read_bytes(f, MAX_INPUT))
         except DevenvError:
             h.update(b"\0missing")
+    h.update(b"dockerfile-parser:%d" % _has_dockerfile_parser())  # its absence is a warning
     for src in sorted(_MODEL_DIR.glob("*.py")):  # an edited validator (editable install) invalidates
         try:
             st = src.stat()
@@ -123,3 +124,10 @@ def write(root: Path, key: str, project: Project, warnings: list[Problem]) -> No
         atomic_write(path, data)
     except Exception:  # noqa: BLE001 - a cache that cannot be written is not an error
         return
+
+
+def _has_dockerfile_parser() -> bool:
+    """Whether validation's optional Dockerfile parser is installed (installing it changes the warnings)."""
+    import importlib.util
+
+    return importlib.util.find_spec("dockerfile") is not None
