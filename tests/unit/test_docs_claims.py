@@ -69,7 +69,12 @@ def test_documented_flags_exist(doc: str, line: str) -> None:
     if command.startswith("-") or command in ("...", "COMMAND"):
         return
     assert command in commands, f"{doc}: `{line}` names no command {command!r}"
-    known = flags_of(commands[command]) | flags_of(cli.build_parser())
+    parser = commands[command]
+    nested = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    if nested is not None and len(words) > 2:  # `devenv data snapshot ...`: the action's own flags
+        assert words[2] in nested.choices, f"{doc}: `{line}`: {command} has no action {words[2]!r}"
+        parser = nested.choices[words[2]]
+    known = flags_of(parser) | flags_of(cli.build_parser())
     for word in words[2:]:
         flag = re.match(r"\[?(--[a-z][a-z-]*)", word)
         if word == "--" or flag is None:
