@@ -72,8 +72,8 @@ def peer_snapshot(s: Stack, out: Path) -> None:
     sh(DOCKER, "stop", *(s.name(c) for c, _ in PAIRS))
     for comp, key in PAIRS:
         with (out / f"{key}.tar").open("wb") as f:
-            sh(DOCKER, "run", "--rm", "-v", f"{s.volume(key)}:/v", s.image(comp), "tar", "cf", "-", "-C", "/v", ".",
-               stdout=f.fileno())
+            sh(DOCKER, "run", "--rm", "-v", f"{s.volume(key)}:/v", "--entrypoint", "tar", s.image(comp),
+               "cf", "-", "-C", "/v", ".", stdout=f.fileno())
     sh(DOCKER, "start", *(s.name(c) for c, _ in PAIRS))
 
 

@@ -33,6 +33,7 @@ from devenv.model.types import LABEL_PROJECT, LABEL_TENANT, TenantSpec
 
 MOUNT = "/devenv-volume"
 LABEL_HELPER = "dev.devenv.data-helper"
+LABEL_DATA_ID = "dev.devenv.data-id"  # set on a volume devenv filled from a snapshot: which restore it was
 Say = Callable[[str], None]
 
 
@@ -255,8 +256,9 @@ class ComposeData:
         affected = [*stateful, *dependents(spec, stateful)]
         was_running = self.running(tenant, affected)
         self._stop_for_restore(spec, stateful, [c for c in was_running if c not in stateful])
+        data_id = f"{snap.name}@{store.now_iso()}"
         for v in vols:
-            self._replace_volume(spec, v, snap)
+            self._replace_volume(spec, v, snap, data_id)
         store.write_state(self.root, tenant, {"snapshot": snap.name, "restored": store.now_iso(),
                                               "volumes": self.volume_ids(tenant)})
         if was_running:
@@ -266,6 +268,8 @@ class ComposeData:
             except DevenvError as exc:
                 raise DevenvError(f"tenant {tenant}: snapshot {snap.name} was restored, but {exc.message}",
                                   exc.hint) from exc
+        else:
+            self.say(f"{tenant} is not running; `devenv up --tenant {tenant}` starts it on this data")
         return snap
 
     def _restorable(self, spec: TenantSpec, snap: store.Snapshot) -> list[TenantVolume]:
@@ -300,7 +304,7 @@ class ComposeData:
         self.say(f"removing the containers of {', '.join(stateful)} (the volumes are replaced)")
         self.backend.compose(spec.name, "rm", "--stop", "--force", *stateful)
 
-    def _replace_volume(self, spec: TenantSpec, v: TenantVolume, snap: store.Snapshot) -> None:
+    def _replace_volume(self, spec: TenantSpec, v: TenantVolume, snap: store.Snapshot, data_id: str) -> None:
         entry = next(e for e in snap.volumes if e.volume == v.key)
         image = self.helper_image(spec.name, v.components[0], snap.images)
         old = self.engine_volumes(spec.name)[v.name]
@@ -309,7 +313,7 @@ class ComposeData:
         dockerclient.engine_call(
             lambda: self.client.volumes.create(name=v.name, driver=attrs.get("Driver") or "local",
                                                driver_opts=attrs.get("Options") or None,
-                                               labels=attrs.get("Labels") or {}),
+                                               labels={**(attrs.get("Labels") or {}), LABEL_DATA_ID: data_id}),
             f"create volume {v.name}")
         assert snap.path is not None
         t0 = time.perf_counter()
@@ -320,13 +324,18 @@ class ComposeData:
         return store.list_snapshots(self.root, tenant)
 
     def volume_ids(self, tenant: str) -> dict[str, str]:
-        """Each volume's creation time: a recreated volume no longer carries the snapshot's name."""
-        return {n: str(v.attrs.get("CreatedAt", "")) for n, v in sorted(self.engine_volumes(tenant).items())}
+        """Which data each volume holds: the restore that filled it (a label set when devenv created
+        it), else ''. A volume compose recreated since (``down --volumes``) has no such label, so it
+        no longer claims the snapshot. (The engine's CreatedAt is no identity: for local volumes it
+        is the folder's ctime, which moves.)"""
+        return {n: str((v.attrs.get("Labels") or {}).get(LABEL_DATA_ID, ""))
+                for n, v in sorted(self.engine_volumes(tenant).items())}
 
     def current(self, tenant: str) -> str:
         """The snapshot the tenant's data came from ('' for its own or unknown data)."""
         state = store.read_state(self.root, tenant)
-        if not state.get("snapshot") or state.get("volumes") != self.volume_ids(tenant):
+        ids = self.volume_ids(tenant)
+        if not state.get("snapshot") or not any(ids.values()) or state.get("volumes") != ids:
             return ""
         return str(state["snapshot"])
 

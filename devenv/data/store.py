@@ -181,7 +181,7 @@ STATE = "data.json"
 
 def read_state(root: Path, tenant: str) -> dict[str, Any]:
     """``.devenv/<tenant>/data.json``: the snapshot the tenant's volumes were last restored from
-    (and when), and the seed that ran on them. Keyed by the volumes' creation times, so data that
+    (and when), and the seed that ran on them. Checked against a label on the restored volumes, so data that
     was recreated since (``down --volumes``) does not claim a snapshot or a seed it no longer has."""
     path = layout.tenant_dir(root, check_name(tenant, "tenant")) / STATE
     try:
