@@ -277,7 +277,8 @@ class Engine:
             return
         await asyncio.to_thread(self.backend.up, spec, self.images, False, self.timeout)
         await self._settle(spec.name)
-        await asyncio.to_thread(self.backend.wait_healthy, spec, list(spec.workloads), self.timeout)
+        running = [c for c, w in spec.workloads.items() if w.replicas > 0]  # as up() itself waits
+        await asyncio.to_thread(self.backend.wait_healthy, spec, running, self.timeout)
 
     async def _settle(self, tenant: str) -> None:
         try:
