@@ -215,6 +215,7 @@ def _restore_before_up(data: Any, args: argparse.Namespace, tenants: list[str], 
         if not data.engine_volumes(t):
             print(f"devenv: {t}: first start; creating its volumes before restoring {name}", file=sys.stderr)
             first = make_engine(args, [t], watch=False)
+            first.lock = None  # the caller holds the project lock already (flock would wait on itself)
             asyncio.run(_start_detached(first))
         data.restore(t, name)
         print(f"devenv: {t}: runs on snapshot {name}", file=sys.stderr)
