@@ -96,7 +96,7 @@ def built_refs(root: Path, env: dict[str, str]) -> dict[str, str]:
 
     out = subprocess.run([DEVENV, "build", "--tenant", "acme", "--json", "-q"], env=env, cwd=root,
                          capture_output=True, text=True, check=True).stdout
-    return {r["image"]: r["ref"] for r in json.loads(out)}
+    return {r["image"]: r["tag"] for r in json.loads(out)}
 
 
 def cleanup(root: Path, env: dict[str, str], app: str) -> None:
@@ -123,37 +123,34 @@ def main() -> int:
           f"runs after a warm-up (builds: {args.build_trials})", flush=True)
     try:
         print("setting up: build + up acme ...", flush=True)
-        subprocess.run([DEVENV, "up", "--tenant", "acme", "--detach"], env=env, cwd=root, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        rows = pairs(root, env, app, args)
+        once([DEVENV, "up", "--tenant", "acme", "--detach"], env, root)
+        pairs(root, env, app, args)
     finally:
         cleanup(root, env, app)
         shutil.rmtree(tmp, ignore_errors=True)
-    width = max(len(r[0]) for r in rows)
-    for what, ours, peer, ratio in rows:
-        print(f"{what:<{width}}  devenv {ours:>9,.0f} ms   peer {peer:>9,.0f} ms   {ratio}")
     print(f"load average after: {loadavg()}")
     return 0
 
 
-def pairs(root: Path, env: dict[str, str], app: str, args: argparse.Namespace) -> list[tuple[str, float, float, str]]:
+def row(what: str, ours: float, peer: float, ratio: str) -> None:
+    print(f"{what:<58}  devenv {ours:>8,.0f} ms   peer {peer:>8,.0f} ms   {ratio}", flush=True)
+
+
+def pairs(root: Path, env: dict[str, str], app: str, args: argparse.Namespace) -> None:
     n = args.trials
     compose = ["docker", "compose", "-p", f"{app}-acme", "-f", str(root / ".devenv" / "acme" / "compose.yaml"), "up", "-d"]
-    rows: list[tuple[str, float, float, str]] = []
     ps = median_ms([["docker", "ps"]], env, root, n)
     for argv in ([DEVENV, "status", "--json"], [DEVENV, "status"]):
         ours = median_ms([argv], env, root, n)
-        rows.append((f"{' '.join(['devenv', *argv[1:]])} vs docker ps", ours, ps, f"{ours / ps:.1f}x docker ps (target <= 3x)"))
+        row(f"{' '.join(['devenv', *argv[1:]])} vs docker ps", ours, ps, f"{ours / ps:.1f}x docker ps (target <= 3x)")
     up = median_ms([[DEVENV, "up", "--tenant", "acme", "--detach"]], env, root, n)
     peer = median_ms([compose], env, root, n)
-    rows.append(("no-op up --tenant acme --detach vs docker compose up -d", up, peer,
-                 f"{peer / up:.2f}x faster (target >= 1x)"))
+    row("no-op up --tenant acme --detach vs docker compose up -d", up, peer, f"{peer / up:.2f}x faster (target >= 1x)")
     refs = built_refs(root, env)
     build = median_ms([[DEVENV, "build", "--tenant", "acme", "-q"]], env, root, args.build_trials)
     docker = median_ms([docker_build_argv(root, i, refs) for i in sorted(refs)], env, root, args.build_trials)
-    rows.append((f"no-op build ({len(refs)} images) vs docker cache-hit builds", build, docker,
-                 f"{docker / build:.1f}x faster (target >= 5x)"))
-    return rows
+    row(f"no-op build ({len(refs)} images) vs docker cache-hit builds", build, docker,
+        f"{docker / build:.1f}x faster (target >= 5x)")
 
 
 if __name__ == "__main__":

@@ -180,7 +180,7 @@ def prepare_up(engine: Any, args: argparse.Namespace, tenants: list[str]) -> Non
     ran here is brought up once, detached, so compose creates its volumes), and subscribe the seeder
     for tenants whose data volumes do not exist yet (their first start)."""
     name = getattr(args, "data", None)
-    if not engine.backend.data_unsupported:
+    if not engine.backend.data_unsupported and not getattr(args, "detach", False):  # --detach: no keys to serve
         from devenv.data.compose import ComposeData
 
         engine.data = ComposeData(engine.backend)  # the TUI's snapshot/restore keys (reports via events)
