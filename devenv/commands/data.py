@@ -108,8 +108,8 @@ def run_restore(args: argparse.Namespace) -> int:
 
     project = load()
     tenant = one_tenant(project, args.tenant)
-    snap = store.read(project.app.root, tenant, store.check_name(args.name))
     data = driver(project, args.backend)
+    snap = store.read(project.app.root, tenant, store.check_name(args.name))
     confirm(f"Replace tenant {tenant}'s data ({', '.join(v.volume for v in snap.volumes)}) with snapshot "
             f"{snap.name} of {snap.created}? Its current data is lost unless you snapshot it first.", args.yes)
     t0 = time.perf_counter()
