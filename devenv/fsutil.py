@@ -239,3 +239,16 @@ def write_into_special(target: Path, text: str) -> None:
         raise os_error(exc, target) from None
     finally:
         os.close(fd)
+
+
+def state_text(path: Path, limit: int = 64 * 1024 * 1024) -> str:
+    """A state or cache file's text (``builds.json``, ``digests.json``...). Raises ``ValueError``
+    when it is missing, unreadable, not a regular file or too large: callers treat that as "no
+    state yet" and rebuild it, never block on a FIFO put in its place."""
+    try:
+        raw = read_bytes(path, limit)
+    except DevenvError as exc:
+        raise ValueError(exc.message) from None
+    if len(raw) > limit:
+        raise ValueError(f"{path} is larger than {limit} bytes")
+    return raw.decode("utf-8", errors="replace")

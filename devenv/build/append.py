@@ -56,7 +56,7 @@ from devenv import layout
 from devenv.build import dockerfile as df
 from devenv.build.context import parent_dirs
 from devenv.build.graph import ImagePlan
-from devenv.fsutil import atomic_write_json
+from devenv.fsutil import atomic_write_json, state_text
 
 HEADS_FILE = layout.HEADS
 HEADS_VERSION = 1
@@ -235,7 +235,7 @@ class Heads:
 
     def _read(self) -> dict[str, Any]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(state_text(self.path))
         except (OSError, ValueError):
             return {"v": HEADS_VERSION, "heads": {}, "stats": {}}
         if not isinstance(data, dict) or data.get("v") != HEADS_VERSION:

@@ -39,7 +39,7 @@ from devenv.build.digest import DigestCache
 from devenv.build.graph import ImagePlan, plan
 from devenv.errors import BuildError, DevenvError, EngineError
 from devenv.events import BuildFinished, BuildProgress, BuildStarted, BuildWaiting, Event
-from devenv.fsutil import atomic_write_json
+from devenv.fsutil import atomic_write_json, state_text
 from devenv.lock import file_lock, wait_lock
 from devenv.model.types import App, Project
 
@@ -426,7 +426,7 @@ class Builder:
 def read_records(root: Path) -> dict[str, Any]:
     """``builds.json``: image -> {ref, built_at, seconds, image_id} of its last successful build."""
     try:
-        data = json.loads((Path(root) / RECORD_FILE).read_text(encoding="utf-8"))
+        data = json.loads(state_text(Path(root) / RECORD_FILE))
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from devenv import layout
 from devenv.build.dockerignore import context_entries
-from devenv.fsutil import atomic_write_json
+from devenv.fsutil import atomic_write_json, state_text
 
 CACHE_FILE = layout.DIGESTS
 CACHE_VERSION = 1
@@ -58,7 +58,7 @@ class DigestCache:
     def _load(self) -> dict[str, list[int | str]]:
         if self._entries is None:
             try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
+                data = json.loads(state_text(self.path))
                 ok = isinstance(data, dict) and data.get("version") == CACHE_VERSION
                 self._entries = dict(data.get("files", {})) if ok else {}
             except (OSError, ValueError):

@@ -20,7 +20,7 @@ from typing import Any
 from devenv import layout
 from devenv.build import append
 from devenv.build import dockerfile as df
-from devenv.fsutil import atomic_write
+from devenv.fsutil import atomic_write, state_text
 from devenv.model.types import ImageDef
 from devenv.watch.mapping import LiveTail, TailCopy
 
@@ -123,7 +123,7 @@ def read_live(root: Path, tenant: str) -> dict[str, Any]:
     """``{component: {"image": started from, "built": image the content matches, "from": COPY,
     "files": [...], "at": epoch seconds}}``; empty when nothing runs synced content."""
     try:
-        data = json.loads(live_file(root, tenant).read_text(encoding="utf-8"))
+        data = json.loads(state_text(live_file(root, tenant)))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

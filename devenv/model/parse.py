@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from devenv.errors import DevenvError
+from devenv.fsutil import read_bytes
 from devenv.model.types import (
     App,
     Component,
@@ -173,8 +174,8 @@ def secret_file_value(value: Any, base: Path | None) -> Any:
         return value
     path = (base or Path.cwd()) / value["file"]
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_bytes(path, 1024 * 1024, str(path)).decode("utf-8")
+    except (DevenvError, UnicodeDecodeError) as exc:
         raise DevenvError(f"cannot read the secret file {path}: {exc}",
                           "make it a readable UTF-8 file, or give the dev value in the overlay") from exc
     return text[:-1] if text.endswith("\n") else text

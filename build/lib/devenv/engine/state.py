@@ -1,0 +1,144 @@
+"""The engine's state and its reducer.
+
+``reduce(state, event) -> state`` is pure: the CLI printer, the TUI and the tests all see the same
+picture by folding the same events. Log lines are not kept here (they are hot and unbounded); the
+subscribers that show logs keep their own bounded buffers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from devenv.events import (
+    BuildFinished,
+    BuildProgress,
+    BuildStarted,
+    BuildWaiting,
+    ComponentState,
+    EngineHealth,
+    Event,
+    TenantState,
+    Timeline,
+    WatchStatus,
+)
+
+TIMELINE_MAX = 500
+
+
+@dataclass(frozen=True)
+class BuildView:
+    image: str
+    tag: str = ""
+    status: str = "waiting"  # waiting, building, built, cached, failed, cancelled
+    step: int = 0
+    total: int = 0
+    reason: str = ""
+    seconds: float = 0.0
+    error: str = ""
+    log_tail: tuple[str, ...] = ()
+    cached_steps: int = 0
+
+
+@dataclass(frozen=True)
+class ComponentView:
+    tenant: str
+    component: str
+    state: str = "pending"
+    health: str = ""
+    image: str = ""
+    url: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class TenantView:
+    name: str
+    state: str = "stopped"
+    detail: str = ""
+    components: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class State:
+    app: str = ""
+    backend: str = "compose"
+    tenants: dict[str, TenantView] = field(default_factory=dict)
+    components: dict[tuple[str, str], ComponentView] = field(default_factory=dict)
+    builds: dict[str, BuildView] = field(default_factory=dict)
+    timeline: tuple[Timeline, ...] = ()
+    engine_ok: bool = True
+    engine_detail: str = ""
+    watching: bool = False
+    watched_files: int = 0
+
+    def tenant_components(self, tenant: str) -> list[ComponentView]:
+        t = self.tenants.get(tenant)
+        names = t.components if t else ()
+        return [self.components[(tenant, c)] for c in names if (tenant, c) in self.components]
+
+    def ready_count(self, tenant: str) -> tuple[int, int]:
+        comps = self.tenant_components(tenant)
+        return sum(1 for c in comps if c.state in ("healthy", "running", "synced")), len(comps)
+
+
+def _build(state: State, image: str) -> BuildView:
+    return state.builds.get(image) or BuildView(image)
+
+
+def _reduce_build(state: State, ev: Event) -> State:
+    if isinstance(ev, BuildWaiting):
+        b = replace(_build(state, ev.image), status="waiting", reason=ev.reason)
+    elif isinstance(ev, BuildStarted):
+        b = BuildView(ev.image, tag=ev.tag, status="building", reason=ev.reason)
+    elif isinstance(ev, BuildProgress):
+        old = _build(state, ev.image)
+        b = replace(old, status="building", step=ev.step, total=ev.total,
+                    cached_steps=old.cached_steps + (1 if ev.cached else 0))
+    elif isinstance(ev, BuildFinished):
+        b = replace(_build(state, ev.image), tag=ev.tag or _build(state, ev.image).tag, status=ev.status,
+                    seconds=ev.seconds, error=ev.error, log_tail=ev.log_tail)
+    else:
+        return state
+    return replace(state, builds={**state.builds, b.image: b})
+
+
+def _reduce_component(state: State, ev: ComponentState) -> State:
+    key = (ev.tenant, ev.component)
+    old = state.components.get(key) or ComponentView(ev.tenant, ev.component)
+    new = replace(old, state=ev.state, health=ev.health or old.health if ev.state != "stopped" else "",
+                  image=ev.image or old.image, url=ev.url or old.url, detail=ev.detail)
+    tenants = state.tenants
+    t = tenants.get(ev.tenant) or TenantView(ev.tenant)
+    if ev.component not in t.components:
+        tenants = {**tenants, ev.tenant: replace(t, components=(*t.components, ev.component))}
+    return replace(state, components={**state.components, key: new}, tenants=tenants)
+
+
+def _reduce_tenant(state: State, ev: TenantState) -> State:
+    t = state.tenants.get(ev.tenant) or TenantView(ev.tenant)
+    return replace(state, tenants={**state.tenants, ev.tenant: replace(t, state=ev.state, detail=ev.detail)})
+
+
+def reduce(state: State, ev: Event) -> State:
+    """The state after ``ev``. Unknown events leave it unchanged."""
+    if isinstance(ev, BuildWaiting | BuildStarted | BuildProgress | BuildFinished):
+        return _reduce_build(state, ev)
+    if isinstance(ev, ComponentState):
+        return _reduce_component(state, ev)
+    if isinstance(ev, TenantState):
+        return _reduce_tenant(state, ev)
+    if isinstance(ev, Timeline):
+        return replace(state, timeline=(*state.timeline, ev)[-TIMELINE_MAX:])
+    if isinstance(ev, EngineHealth):
+        return replace(state, engine_ok=ev.ok, engine_detail=ev.detail)
+    if isinstance(ev, WatchStatus):
+        return replace(state, watching=ev.watching, watched_files=ev.files or state.watched_files)
+    return state
+
+
+def fold(events: Iterable[Event], state: State | None = None) -> State:
+    s = state or State()
+    for ev in events:
+        s = reduce(s, ev)
+    return s

@@ -1,0 +1,1 @@
+"""Screens pushed over the main one: confirmations, help, a timeline entry's detail."""
