@@ -1,1 +1,0 @@
-"""Screens pushed over the main one: confirmations, help, a timeline entry's detail."""

@@ -1,1 +1,0 @@
-"""The main screen's panes, one per module."""
