@@ -115,6 +115,7 @@ def test_a_write_interrupted_before_the_rename_leaves_the_old_file(tmp_path: Pat
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A crash mid-render (here: the rename fails) keeps the previous compose file whole."""
     from devenv.backends.compose import ComposeBackend
+    from devenv.errors import DevenvError
     from devenv.model import load_project
     from devenv.model.resolve import resolve
 
@@ -130,7 +131,7 @@ def test_a_write_interrupted_before_the_rename_leaves_the_old_file(tmp_path: Pat
         raise OSError("disk gone")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(DevenvError, match="disk gone"):  # the one writer names the path and the cause
         backend.write_files(spec, {"app": "devenv/x-app:2"})
     assert path.read_text() == good
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []
