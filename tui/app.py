@@ -223,8 +223,9 @@ class DevenvApp(App[int]):
         tenants = self._selected_tenants()
         if tenants:
             engine = self.engine
+            # long by design (build, start, health wait; the tree shows its progress): not "engine slow"
             self.runner.run(f"up {', '.join(tenants)}", lambda: engine.up(tenants),
-                            group=f"tenants:{','.join(tenants)}", exclusive=True)
+                            group=f"tenants:{','.join(tenants)}", exclusive=True, track=False)
 
     def action_down(self) -> None:
         target = self._target()

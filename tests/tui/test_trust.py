@@ -152,3 +152,17 @@ async def test_the_tree_is_as_wide_as_its_content() -> None:
         assert width < 50, width
         assert width >= app.tenant_tree.virtual_size.width  # nothing cut
         assert app.logs.outer_size.width == 100 - app.tenant_tree.outer_size.width  # the rest is the logs'
+
+
+async def test_starting_a_tenant_is_long_by_design_not_engine_slow() -> None:
+    app, engine = make_app(project_tenants(), slow_after=0.0)
+    engine.hang.add("up")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.tenant_tree.move_to("initech")
+        await pilot.press("u")
+        await settle(pilot)
+        app.refresh_header()
+        assert ("up", ["initech"]) in engine.calls
+        assert "engine slow" not in screen_text(app)
+        engine.release()
