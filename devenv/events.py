@@ -64,6 +64,23 @@ class BuildWaiting(Event):
 
 
 @dataclass(frozen=True)
+class ImagesKnown(Event):
+    """The references built images run as now (``image -> content-tagged ref``): just built, or
+    found already built. The reducer's state holds them, so every frontend reads the same."""
+
+    images: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class PendingChanges(Event):
+    """Saves kept for ``tenant`` while it builds, starts or waits for health (applied once it is
+    up); ``files=()`` once they were applied."""
+
+    tenant: str
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ComponentState(Event):
     tenant: str
     component: str

@@ -26,7 +26,9 @@ from devenv.events import (
     ComponentState,
     EngineHealth,
     Event,
+    ImagesKnown,
     LogLine,
+    PendingChanges,
     TenantState,
     Timeline,
     WatchStatus,
@@ -63,7 +65,6 @@ class Engine:
         self.watch_enabled = watch
         self.timeout = timeout
         self.specs: dict[str, TenantSpec] = specs or {t: resolve(project, t, "local") for t in tenants}
-        self.images: dict[str, str] = {}
         self.lock: Callable[[], AbstractContextManager[Any]] | None = None  # set by the session
         self.state = State(app=project.app.name, backend=backend.name,
                            timeline=eventlog.history(project.app.root))  # the recent past, from the log
@@ -84,6 +85,14 @@ class Engine:
         self._tails: Any = None  # Dockerfile tails for inferred live updates (engine.live)
         self._starting: dict[str, dict[Path, Any]] = {}  # tenant coming up -> saves waiting for it
         backend.emit = self.emit
+
+    @property
+    def images(self) -> dict[str, str]:
+        """image -> the ref it runs as now: read from the reducer's state, as every frontend does."""
+        return dict(self.state.images)
+
+    def _know_images(self, refs: dict[str, str]) -> None:
+        self.emit(ImagesKnown(images=tuple(sorted(refs.items()))))
 
     # -- events -----------------------------------------------------------------------------
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
@@ -169,7 +178,7 @@ class Engine:
         if up:
             await self.up(self.tenants)
         else:
-            self.images = await asyncio.to_thread(_current_tags, self.project)
+            self._know_images(await asyncio.to_thread(_current_tags, self.project))
         if self.watch_enabled and not up:
             await self.initial_sync()
 
@@ -390,7 +399,7 @@ class Engine:
             self._build_client = None
             raise
         refs = {k: r.ref for k, r in results.items()}
-        self.images.update(refs)
+        self._know_images(refs)
         return refs
 
     def _new_builder(self) -> Any:
@@ -466,6 +475,8 @@ class Engine:
         it built, started and waited for health, plus any file that differs from what its
         containers run (compared with content tags computed now, not before the build)."""
         pending = self._starting.pop(tenant, None)
+        if pending:
+            self.emit(PendingChanges(tenant=tenant))
         if pending is None or not self.watch_enabled:
             return
         changes = {**await self._stale_files(tenant), **pending}
@@ -530,8 +541,9 @@ class Engine:
             from devenv.engine.live import DockerfileTails
 
             self._tails = DockerfileTails()
-        for pending in self._starting.values():
+        for tenant, pending in self._starting.items():
             pending.update(changes)
+            self.emit(PendingChanges(tenant=tenant, files=tuple(self._relpath(str(p)) for p in sorted(pending))))
         active = self._active()
         if not active:
             return

@@ -18,6 +18,8 @@ from devenv.events import (
     ComponentState,
     EngineHealth,
     Event,
+    ImagesKnown,
+    PendingChanges,
     TenantState,
     Timeline,
     WatchStatus,
@@ -71,6 +73,8 @@ class State:
     engine_detail: str = ""
     watching: bool = False
     watched_files: int = 0
+    images: dict[str, str] = field(default_factory=dict)  # image -> the ref it runs as now
+    pending: dict[str, tuple[str, ...]] = field(default_factory=dict)  # tenant -> saves waiting for it
 
     def tenant_components(self, tenant: str) -> list[ComponentView]:
         t = self.tenants.get(tenant)
@@ -134,7 +138,18 @@ def reduce(state: State, ev: Event) -> State:
         return replace(state, engine_ok=ev.ok, engine_detail=ev.detail)
     if isinstance(ev, WatchStatus):
         return replace(state, watching=ev.watching, watched_files=ev.files or state.watched_files)
+    if isinstance(ev, ImagesKnown):
+        return replace(state, images={**state.images, **dict(ev.images)})
+    if isinstance(ev, PendingChanges):
+        return _reduce_pending(state, ev)
     return state
+
+
+def _reduce_pending(state: State, ev: PendingChanges) -> State:
+    pending = {k: v for k, v in state.pending.items() if k != ev.tenant}
+    if ev.files:
+        pending[ev.tenant] = ev.files
+    return replace(state, pending=pending)
 
 
 def fold(events: Iterable[Event], state: State | None = None) -> State:

@@ -98,3 +98,19 @@ def test_a_rebuild_asked_for_redeploys_what_the_planner_says(sample: Path) -> No
     eng.emit(TenantState(tenant="globex", state="stopped"))  # not active: never redeployed
     asyncio.run(eng.rebuild("api"))
     assert [c for c in backend.calls if c[0] == "redeploy"] == [("redeploy", "acme", ("api",))]
+
+
+def test_images_and_pending_saves_live_in_the_reducers_state(sample: Path) -> None:
+    from devenv.engine.state import fold
+
+    eng, _backend, events = engine_with(sample, ["acme"])
+    eng._starting["globex"] = {}  # globex is still starting: saves wait for it
+    page = sample / "examples/shop/web/templates/index.html"
+    asyncio.run(eng.apply_changes({page: "modified"}))
+    assert eng.state.pending == {"globex": ("examples/shop/web/templates/index.html",)}
+    asyncio.run(eng.rebuild("api"))
+    assert eng.state.images["api"].startswith("devenv/shop-api:") and eng.images == eng.state.images
+    assert fold(events).images == eng.state.images  # a subscriber folding the events sees the same
+    eng.specs["globex"] = eng.specs["acme"]
+    asyncio.run(eng._catch_up("globex"))
+    assert eng.state.pending == {}
