@@ -199,8 +199,8 @@ def prepare_up(engine: Any, args: argparse.Namespace, tenants: list[str]) -> Non
             _restore_before_up(data, args, tenants, name)
         return
     fresh = [t for t in seeded if not data.engine_volumes(t)]
-    if fresh:
-        engine.subscribe(Seeder(data, engine, set(fresh)))
+    if fresh:  # a silent driver: the seed reports on the timeline (printing would tear the TUI)
+        engine.subscribe(Seeder(engine.data or data, engine, set(fresh)))
 
 
 def _restore_before_up(data: Any, args: argparse.Namespace, tenants: list[str], name: str) -> None:
