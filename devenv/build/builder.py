@@ -133,6 +133,8 @@ class _StreamState:
     image_id: str = ""
     error: str = ""
     partial: str = ""
+    steps: set[str] = field(default_factory=set)  # BuildKit vertices seen as steps
+    cached_steps: set[str] = field(default_factory=set)
 
 
 class Builder:
@@ -292,14 +294,20 @@ class Builder:
         return state
 
     def _on_kit_line(self, p: ImagePlan, line: str, state: _StreamState) -> None:
+        """Progress from BuildKit's plain output: a step per ``[i/n]`` vertex, counted as cached
+        once when that vertex says ``CACHED`` (BuildKit repeats a vertex's header line)."""
         state.tail.append(line)
         step = buildkit.step_of(line)
+        vertex = buildkit.vertex_of(line)
         if step is not None:
             state.step, state.total = step[0], step[1]
-            self.emit(BuildProgress(p.image, step[0], step[1], step[2]))
-        elif buildkit.is_cached(line):
+            if vertex not in state.steps:
+                state.steps.add(vertex)
+                self.emit(BuildProgress(p.image, step[0], step[1], step[2]))
+        elif buildkit.is_cached(line) and vertex in state.steps and vertex not in state.cached_steps:
+            state.cached_steps.add(vertex)
             state.cached += 1
-            self.emit(BuildProgress(p.image, state.step, state.total, line, cached=True))
+            self.emit(BuildProgress(p.image, state.step, state.total, "  (cached)", cached=True))
 
     def _record_buildkit_head(self, p: ImagePlan, image_id: str, cancel: threading.Event) -> None:
         """After a BuildKit build: build its head (every step cached, so quick) and record it, so

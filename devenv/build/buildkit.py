@@ -145,6 +145,11 @@ def _kill_on_cancel(proc: subprocess.Popen[str], cancel: threading.Event) -> Non
             return
 
 
+def vertex_of(line: str) -> str:
+    """``#7 ...`` -> ``"7"``: the vertex a ``--progress=plain`` line belongs to ("" for others)."""
+    return line[1:].split(" ", 1)[0] if line.startswith("#") else ""
+
+
 def step_of(line: str) -> tuple[int, int, str, bool] | None:
     """``(step, total, text, cached)`` from a ``--progress=plain`` line that starts or caches a step."""
     m = _STEP.match(line)

@@ -99,3 +99,23 @@ def test_the_context_tar_for_the_cli_starts_with_a_plain_header(tmp_path: Path):
             assert member is not None and member.read() == b"FROM y\n"
     assert head[156:157] != b"x" and b"ustar" in head[257:265]
     assert name == ".devenv.Dockerfile" and "a/f.txt" in names
+
+
+def test_a_vertex_is_counted_once_as_a_step_and_once_as_cached():
+    from devenv.build.builder import Builder, _StreamState
+
+    events: list[object] = []
+    b = Builder.__new__(Builder)
+    b.emit = events.append
+    state = _StreamState()
+
+    class P:
+        image = "base"
+
+    for line in ["#4 [1/3] FROM docker.io/library/debian", "#4 CACHED", "#5 [2/3] RUN apt-get update",
+                 "#5 [2/3] RUN apt-get update", "#5 CACHED", "#5 CACHED", "#6 [internal] load .dockerignore",
+                 "#6 CACHED", "#7 [3/3] COPY a /a", "#7 DONE 0.1s"]:
+        b._on_kit_line(P, line, state)  # type: ignore[arg-type]
+    assert (state.step, state.total, state.cached) == (3, 3, 2)
+    assert [getattr(e, "line", "") for e in events].count("  (cached)") == 2
+    assert buildkit.vertex_of("#12 [2/3] RUN x") == "12" and buildkit.vertex_of("error: x") == ""
