@@ -210,7 +210,8 @@ class DevenvSide:
         """Until the save's sync (a live update's comes after its restart) or redeploy is reported."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(e.kind in ("sync", "redeploy", "fail") for e in self.timeline("sync", "redeploy", "fail")[before:]):
+            new = self.timeline("sync", "redeploy", "fail", "build")[before:]  # the kinds mark() counts
+            if any(e.kind in ("sync", "redeploy", "fail") for e in new):
                 return
             time.sleep(0.005)
 
