@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -163,6 +164,7 @@ def main() -> int:
         for tag in tags:
             with contextlib.suppress(docker.errors.APIError):
                 client.images.remove(f"{IMAGE}:{tag}")
+        shutil.rmtree(workdir, ignore_errors=True)
     print(f"recreate benchmark, {time.strftime('%Y-%m-%d %H:%M:%S %z')}; {os.cpu_count()} CPUs; "
           f"load average at start {load0}, at end {loadavg()}; {args.trials} trials each")
     for kind, values in results.items():
