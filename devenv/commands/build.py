@@ -105,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.quiet:
         _lint_warnings(project, images)
+    from devenv import dockerhttp
+
+    dockerhttp.ping()  # no engine: refuse before the digest cache (or anything) is written
     builder = Builder(project, emit=Progress(args.quiet), concurrency=args.concurrency)
     try:
         results = builder.build(images, force=args.force)

@@ -238,3 +238,19 @@ def test_merge_of_a_scalar_is_a_problem_with_its_line(sample: Path) -> None:
 
     doc, problems = parse_yaml_text("a: &x 1\nb:\n  <<: *x\n", "f.yaml")
     assert problems and problems[0].line == 3 and "`<<` must merge a mapping" in problems[0].message
+
+
+# --- a command that fails before acting writes nothing ----------------------------------------------
+
+@pytest.mark.parametrize("argv", [["up", "-t", "acme", "--no-tui"], ["up", "-t", "acme", "--detach"],
+                                  ["build", "-t", "acme"], ["exec", "web", "--", "true"]])
+def test_no_engine_means_nothing_written(sample: Path, argv: list[str]) -> None:
+    """No engine: refused before a lock, a generated secret or the digest cache is written."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DOCKER_HOST": f"unix://{sample}/no-engine.sock", "DEVENV_ROOT": str(sample)}
+    done = subprocess.run([sys.executable, "-m", "devenv.cli", *argv], cwd=sample, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Docker engine" in done.stderr and "Traceback" not in done.stderr
+    assert not (sample / ".devenv").exists()
