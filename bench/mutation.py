@@ -8,8 +8,12 @@ Each group mutates its own modules and runs only its own unit tests against each
 then picks, per mutant, the tests that reach the mutated function), in a scratch copy of the
 project (mutmut writes ``mutants/`` next to the code it mutates; the checkout stays clean), with
 ``nice -n 19`` and two workers: the machine is shared. Mutants that no selected test reaches count
-as survivors, not as killed. The target is 85 % killed overall; ``bench/mutation-survivors.md``
-lists the survivors of the last full run with why each is harmless (or the test that now kills it).
+as survivors, not as killed. The target is 85 % killed overall; every mutant not killed is
+printed under its group (``mutmut show <name>`` in the scratch copy shows its diff), for a review
+that either adds the test that kills it or says why it is harmless.
+
+Cost on the shared 2-core machine (2026-12-02, niced, two workers): secrets 221 mutants in 5 min;
+render 1,456 mutants (about 150 per 15 min while eight engineers build): run groups one at a time.
 """
 
 from __future__ import annotations
