@@ -63,14 +63,37 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     project = load()
+    root = project.app.root
+    # Every refusal of the target comes before rendering: --write-secrets must not store anything
+    # for an output that is then refused.
+    check_output(args.output, root, args.force)
+    secret = not args.cluster and args.backend == "kind" and args.env == "local"
+    if secret and args.output not in (None, *fsutil.STREAMS) and not args.force:
+        _refuse_secrets_where_git_stages(Path(args.output).absolute(), root)
     if args.cluster:
         text = render_cluster_text(project, args)
     elif args.backend == "compose":
         text = render_compose_text(project, args)
     else:
         text = render_kube_text(project, args)
-    write_output(text, args.output, project.app.root, args.force)
+    write_output(text, args.output, root, args.force or _exists(args.output))
     return 0
+
+
+def _exists(output: str | None) -> bool:
+    """The target existed and was confirmed (or forced) by ``check_output``."""
+    return bool(output) and output not in fsutil.STREAMS and not fsutil.is_stream(str(output)) \
+        and Path(str(output)).is_file()
+
+
+def _refuse_secrets_where_git_stages(target: Path, root: Path) -> None:
+    """Kind output holds Secret objects with dev values: not into the project's tree (where
+    ``git add`` would stage it) unless under the git-ignored ``.devenv/`` or with ``--force``."""
+    real, top = Path(os.path.realpath(target)), Path(os.path.realpath(root))
+    inside = real == top or top in real.parents
+    if inside and (top / ".devenv") not in real.parents:
+        raise DevenvError(f"{target} would hold local secret values inside the project, where git would stage them",
+                          "write it under .devenv/ or outside the project, pipe it (-o -), or add --force")
 
 
 def note(message: str) -> None:
@@ -164,6 +187,22 @@ def kube_secret_values(root: Path, spec: TenantSpec, write: bool) -> dict[str, d
     return values
 
 
+def check_output(output: str | None, root: Path, force: bool = False) -> None:
+    """Refuse a target before anything is rendered or written: an empty name, a directory, a
+    device, FIFO or socket (without ``--force``), a symlink leading out of the project, an existing
+    file (without ``--force`` or a yes at a prompt)."""
+    if output is None or output in fsutil.STREAMS or fsutil.is_stream(output):
+        return
+    if output == "":
+        raise DevenvError("--output is empty", "name a file, or `-` for stdout")
+    target = Path(output).absolute()
+    refusal = fsutil.output_refusal(target, root, force)
+    if refusal:
+        raise DevenvError(f"refusing to write: {refusal}", "pick another --output, or add --force to write into it")
+    if target.is_file() and not force:
+        _confirm_replace(target)
+
+
 def write_output(text: str, output: str | None, root: Path, force: bool = False) -> None:
     """Stdout, or FILE replaced atomically and private (kind output may hold dev secret values).
     Never replaces a device, a FIFO or a directory, never follows a symlink out of the project and
@@ -172,21 +211,15 @@ def write_output(text: str, output: str | None, root: Path, force: bool = False)
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    if output == "":
-        raise DevenvError("--output is empty", "name a file, or `-` for stdout")
     if fsutil.is_stream(output):
         fsutil.write_into_special(Path(output), text)
         return
+    check_output(output, root, force)
     target = Path(output).absolute()
-    refusal = fsutil.output_refusal(target, root, force)
-    if refusal:
-        raise DevenvError(f"refusing to write: {refusal}", "pick another --output, or add --force to write into it")
     if target.exists() and not target.is_file():  # a device or FIFO, and --force was given
         fsutil.write_into_special(target, text)
         note(f"wrote into {target}")
         return
-    if target.exists() and not force:
-        _confirm_replace(target)
     written = fsutil.atomic_write(Path(os.path.realpath(target)), text)
     note(f"wrote {written}")
 

@@ -254,3 +254,21 @@ def test_no_engine_means_nothing_written(sample: Path, argv: list[str]) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "Docker engine" in done.stderr and "Traceback" not in done.stderr
     assert not (sample / ".devenv").exists()
+
+
+def test_kind_secrets_never_land_where_git_stages(project: Project, sample: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "render", "--backend", "kind", "-t", "acme", "--write-secrets", "-o", "k8s.yaml")
+    assert code == 1 and "where git would stage them" in err
+    assert not (sample / "k8s.yaml").exists() and not (sample / ".devenv").exists()  # refused before writing
+    code, _, _ = run(capsys, "render", "--backend", "kind", "-t", "acme", "-o", str(sample / ".devenv" / "k8s.yaml"))
+    assert code == 0 and (sample / ".devenv" / ".gitignore").is_file()
+    code, _, _ = run(capsys, "render", "--backend", "kind", "-t", "acme", "-o", str(tmp_path / "k8s.yaml"))
+    assert code == 0
+
+
+def test_a_refused_output_writes_no_secret(project: Project, sample: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "out.yaml").write_text("mine\n")
+    code, _, err = run(capsys, "render", "-t", "acme", "--write-secrets", "-o", str(tmp_path / "out.yaml"))
+    assert code == 1 and "already exists" in err and not (sample / ".devenv").exists()
