@@ -121,7 +121,7 @@ def test_healthchecks(project: Project) -> None:
     assert kind == "CMD-SHELL" and "exec bash -c" in script and "/dev/tcp/127.0.0.1/8000" in script
     assert "GET /healthz HTTP/1.0" in script and "http://127.0.0.1:8000/healthz" in script  # python3 fallback
     assert svcs["redis"]["healthcheck"] == {"test": ["CMD", "redis-cli", "ping"], "interval": "2s",
-                                            "timeout": "5s", "retries": 30, "start_period": "0s"}
+                                            "timeout": "15s", "retries": 30, "start_period": "0s"}
 
 
 def test_images_local_built_prod_pinned(project: Project) -> None:
