@@ -104,7 +104,7 @@ def add_secret(r: ServiceReader, svc: Service, source: str, where: Where) -> Non
     if not isinstance(spec, dict):
         r.note(svc.key(*where), f"secret '{source}' is not defined under the top-level `secrets:`; dropped")
         return
-    name = dns_name(source).replace("--", "-")
+    name = dns_name(source)
     env = re.sub(r"[^A-Za-z0-9_]", "_", source).upper()
     env = env if re.match(r"^[A-Za-z_]", env) else f"SECRET_{env}"
     if any(s["name"] == name for s in r.secrets):

@@ -68,5 +68,5 @@ class AdoptError(ConfigError):
 def dns_name(text: str) -> str:
     """A DNS-1123 label close to ``text``: compose allows ``my_db`` or ``App.Web``; devenv names
     become compose services and Kubernetes objects alike."""
-    label = re.sub(r"[^a-z0-9-]+", "-", str(text).lower()).strip("-")[:DNS_MAX].strip("-")
+    label = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")[:DNS_MAX].strip("-")
     return label or "app"

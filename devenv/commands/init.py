@@ -14,8 +14,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devenv.errors import DevenvError
+
+if TYPE_CHECKING:
+    from devenv.adopt.result import Adopted
 
 DEFAULT_TENANT = "dev"
 
@@ -56,9 +60,10 @@ def tenant_name(value: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    sources = [s for s in getattr(args, "init_sources", ["from_compose"]) if getattr(args, s, None) is not None]
+    """Dispatch to the one source given; each source reads into an ``Adopted`` and calls ``finish``."""
+    sources = [s for s in args.init_sources if getattr(args, s, None) is not None]
     if len(sources) != 1:
-        flags = ", ".join("--" + s.replace("_", "-") for s in getattr(args, "init_sources", ["from_compose"]))
+        flags = ", ".join("--" + s.replace("_", "-") for s in args.init_sources)
         raise DevenvError("init needs exactly one source to adopt", f"pass one of: {flags}")
     if sources[0] == "from_k8s":
         return adopt_k8s(args)
@@ -105,7 +110,7 @@ def adopt_compose(args: argparse.Namespace) -> int:
     return finish(adopted, root, args, f"devenv init --from-compose {adopted.source}")
 
 
-def finish(adopted, root: Path, args: argparse.Namespace, command: str) -> int:  # type: ignore[no-untyped-def]
+def finish(adopted: Adopted, root: Path, args: argparse.Namespace, command: str) -> int:
     """The shared tail of every source: notes on stderr, refusals, validation, then write."""
     from devenv.adopt.write import project_files, refuse_invalid, write_files
 
@@ -123,3 +128,4 @@ def finish(adopted, root: Path, args: argparse.Namespace, command: str) -> int: 
         print(f"wrote {f.rel}")
     print(f"next: devenv validate && devenv up --tenant {adopted.tenant}", file=sys.stderr)
     return 0
+

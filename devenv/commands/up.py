@@ -34,6 +34,8 @@ def make_engine(args: argparse.Namespace, tenants: list[str], watch: bool,  # ty
 
     project = project or load()
     specs = _as_prod_specs(project, tenants, args) if getattr(args, "as_prod", False) else None
+    if specs is None:
+        _check_registry_images(project, tenants)
     return open_session(project, tenants, backend=args.backend, what="devenv up", watch=watch,
                         timeout=args.timeout, specs=specs,
                         follow=not getattr(args, "detach", False), **backend_options(args))
@@ -53,6 +55,23 @@ def _as_prod_specs(project: Project, tenants: list[str], args: argparse.Namespac
         for warning in check_images_present(spec, client()):
             print(f"devenv: warning: {warning}", file=sys.stderr)
     return specs
+
+
+def _check_registry_images(project: Project, tenants: list[str]) -> None:
+    """Backing services that only name a registry image (``ref``, e.g. adopted from compose) must be
+    on this machine or pullable before anything starts, as with ``--as-prod``: a tenant half
+    started on a missing image helps no one. No engine call when no service has a reference."""
+    from devenv.model.resolve import resolve
+
+    specs = [resolve(project, t) for t in tenants]
+    if not any(w.image_ref for s in specs for w in s.workloads.values()):
+        return
+    from devenv.dockerclient import client
+    from devenv.model.asprod import check_images_present
+
+    for spec in specs:
+        for warning in check_images_present(spec, client(), what="registry image(s)", dev_hint=False):
+            print(f"devenv: warning: {warning}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

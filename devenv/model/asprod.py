@@ -283,12 +283,14 @@ def split_ref(ref: str) -> tuple[str, str | None, str | None]:
     return repo, tag, digest or None
 
 
-def check_images_present(spec: TenantSpec, client: Any, pull: bool = True) -> list[str]:
+def check_images_present(spec: TenantSpec, client: Any, pull: bool = True,
+                         what: str = "pinned production image(s)", dev_hint: bool = True) -> list[str]:
     """Make sure every pinned image of ``spec`` is on the engine, pulling what is missing.
 
     Returns warnings (an image found by tag whose digest cannot be verified, as after
     ``docker load`` or ``docker tag``); raises one ``DevenvError`` naming every image that is
-    neither present nor pullable, and the three ways to provide it."""
+    neither present nor pullable, and the three ways to provide it. ``devenv up`` runs the same
+    check for backing services that only name a registry image (``what``; no ``--dev`` hint)."""
     warnings: list[str] = []
     missing: list[str] = []
     for w in spec.workloads.values():
@@ -302,7 +304,8 @@ def check_images_present(spec: TenantSpec, client: Any, pull: bool = True) -> li
         elif not found:
             missing.append(f"{w.name}: {w.image_ref}" + (f" ({note})" if note else ""))
     if missing:
-        raise DevenvError(_missing_message(spec, missing), _missing_hint(spec, missing))
+        hint = _missing_hint(spec, missing)
+        raise DevenvError(_missing_message(spec, missing, what), hint if dev_hint else hint.rpartition(" Or build")[0])
     return warnings
 
 
@@ -365,9 +368,15 @@ def _engine_error(exc: BaseException) -> DevenvError:
                        "check `docker info`; `devenv doctor` says how to start the engine")
 
 
-def _missing_message(spec: TenantSpec, missing: list[str]) -> str:
-    return (f"tenant {spec.name}: {len(missing)} pinned production image(s) are not on this machine "
+def _missing_message(spec: TenantSpec, missing: list[str], what: str = "pinned production image(s)") -> str:
+    return (f"tenant {spec.name}: {len(missing)} {what} are not on this machine "
             "and could not be pulled:\n    " + "\n    ".join(missing))
+
+
+def _registry(repo: str) -> str:
+    """The registry host of a repository: its first part when that names a host, else Docker Hub."""
+    first, sep, _ = repo.partition("/")
+    return first if sep and ("." in first or ":" in first or first == "localhost") else "docker.io"
 
 
 def _missing_hint(spec: TenantSpec, missing: list[str]) -> str:
@@ -377,7 +386,7 @@ def _missing_hint(spec: TenantSpec, missing: list[str]) -> str:
     tag_ref = f"{repo}:{tag}" if tag else repo
     comp = missing[0].split(":", 1)[0]
     return ("provide each image one of three ways: "
-            f"`docker login {repo.split('/')[0]}` then `docker pull {by_digest}`; "
+            f"`docker login {_registry(repo)}` then `docker pull {by_digest}`; "
             f"or on a machine that has it `docker save {first} -o image.tar`, here `docker load -i image.tar`; "
             f"or reuse a local image: `docker tag <local image> {tag_ref}` (a digest cannot be tagged: devenv "
             f"then accepts the tag and warns). Or build that component from source: --dev {comp}")
