@@ -76,24 +76,34 @@ def _bind(r: ServiceReader, svc: Service, mount: Mount, where: Where) -> None:
     if source in SOCKETS or mount.target in SOCKETS:
         r.note(svc.key(*where), "the engine's socket is never handed to a container; mount dropped")
         return
-    if not svc.built or svc.context is None:
-        r.note(svc.key(*where), f"bind mount of {source} dropped: devenv mounts no host paths and syncs only into "
-                                "components it builds; bake the file into an image (COPY it in a Dockerfile)")
-        return
     path = (r.folder / Path(source).expanduser()).resolve()
     rel = r.inside(path)
-    if rel is None or not path.exists():
-        why = "does not exist" if rel is not None else "lies outside the project"
-        r.note(svc.key(*where), f"bind mount of {source} dropped: the path {why}")
+    in_context = svc.context is not None and (path == svc.context or path.is_relative_to(svc.context))
+    if svc.built and rel is not None and in_context and path.exists():
+        rule = {"path": "*" if rel == "." else rel, "action": "sync", "target": mount.target}
+        svc.out.setdefault("_binds", []).append(rule)
+        r.note(svc.key(*where), f"bind mount becomes a sync rule: changes under {rel} are copied to {mount.target} "
+                                "in the running container (the image's own copy is used at start)")
+    elif not mount.read_only and not path.is_file() and mount.target.startswith("/"):
+        _data_folder(r, svc, mount, where, source)
+    else:
+        why = ("devenv syncs only into the build contexts of components it builds" if svc.built
+               else "devenv mounts no host paths into services it does not build")
+        r.note(svc.key(*where), f"bind mount of {source} dropped: {why}; bake the file into an image "
+                                "(COPY it in a Dockerfile)")
+
+
+def _data_folder(r: ServiceReader, svc: Service, mount: Mount, where: Where, source: str) -> None:
+    """A writable folder devenv cannot sync (a database's data directory, say) keeps what matters
+    about it, persistence, as a named volume of the tenant; the folder's content is not copied."""
+    name = dns_name(f"{svc.comp}-{Path(source).name or 'data'}")
+    vols = svc.out.setdefault("volumes", [])
+    if any(v["target"] == mount.target or v["name"] == name for v in vols):
+        r.note(svc.key(*where), f"bind mount of {source} dropped: {mount.target} or volume '{name}' is already mounted")
         return
-    if path != svc.context and not path.is_relative_to(svc.context):
-        r.note(svc.key(*where), f"bind mount of {source} dropped: devenv watches build contexts, and {source} lies "
-                                f"outside {svc.comp}'s context; move it in, or build from a wider context")
-        return
-    rule = {"path": "*" if rel == "." else rel, "action": "sync", "target": mount.target}
-    svc.out.setdefault("_binds", []).append(rule)
-    r.note(svc.key(*where), f"bind mount becomes a sync rule: changes under {rel} are copied to {mount.target} "
-                            "in the running container (the image's own copy is used at start)")
+    vols.append({"name": name, "target": mount.target})
+    r.note(svc.key(*where), f"bind mount of the folder {source} becomes named volume '{name}' (one per tenant, kept "
+                            "across down/up); devenv mounts no host paths, so the folder's content is not used")
 
 
 # --- secrets --------------------------------------------------------------------------------------

@@ -191,3 +191,67 @@ def test_dotenv_and_value_syntaxes() -> None:
     assert parts.mount("./src:/app:ro") == parts.Mount("bind", "./src", "/app", True)
     assert parts.mount("data:/d") == parts.Mount("volume", "data", "/d")
     assert parts.mount("/tmp/cache") == parts.Mount("volume", None, "/tmp/cache")
+
+
+def test_bind_mounts_become_sync_rules_volumes_or_notes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    compose = """\
+services:
+  web:
+    build: ./web
+    volumes: ["./web:/srv", "./logs:/srv/logs", "/var/run/docker.sock:/var/run/docker.sock"]
+  db:
+    image: mysql:8
+    volumes: ["./data/mysql:/var/lib/mysql", "./conf/my.cnf:/etc/mysql/my.cnf:ro"]
+"""
+    root = project(tmp_path, compose)
+    code, _, err = run(root, "init", "--from-compose", "compose.yaml", capsys=capsys)
+    assert code == 0, err
+    app = yaml.safe_load((root / "devenv.yaml").read_text())
+    assert app["components"]["web"]["watch"] == [{"path": "web", "action": "sync", "target": "/srv"}]
+    assert app["components"]["web"]["volumes"] == [{"name": "web-logs", "target": "/srv/logs"}]
+    assert app["services"]["db"]["volumes"] == [{"name": "db-mysql", "target": "/var/lib/mysql"}]
+    assert "compose.yaml:4: services.web.volumes[2]: the engine's socket is never handed to a container" in err
+    assert "compose.yaml:7: services.db.volumes[1]: bind mount of ./conf/my.cnf dropped" in err
+
+
+def test_missing_registry_images_stop_up_with_how_to_provide_them() -> None:
+    """The check `devenv up` runs before starting anything (the --as-prod code path)."""
+    import docker.errors
+
+    from devenv.errors import DevenvError
+    from devenv.model.asprod import check_images_present
+    from devenv.model.types import TenantSpec, Workload
+
+    class Images:
+        def get(self, name: str) -> None:
+            raise docker.errors.ImageNotFound(name)
+
+        def pull(self, repo: str, tag: str) -> None:
+            raise docker.errors.APIError("no such host")
+
+    class Client:
+        images = Images()
+
+    w = Workload("insight", "service", None, "redis/redisinsight:2.50", None, 1, None, {}, (), (), None, (), (), ())
+    spec = TenantSpec("acme", "local", "devenv-acme", "tenant-acme", {}, {}, {"insight": w}, (), {}, {})
+    with pytest.raises(DevenvError) as err:
+        check_images_present(spec, Client(), what="registry image(s)", dev_hint=False)
+    assert "1 registry image(s) are not on this machine" in err.value.message
+    assert "insight: redis/redisinsight:2.50" in err.value.message
+    assert "`docker login docker.io`" in err.value.hint and "docker load -i image.tar" in err.value.hint
+    assert "--dev" not in err.value.hint
+
+
+def test_the_notes_example_shares_the_sample_base_layers() -> None:
+    """The notes images start with the shop base's FROM, ENV and apt RUN word for word, so a machine
+    that built the sample builds the notes example from the layer cache (the CI runs both)."""
+    repo = Path(__file__).resolve().parents[2]
+
+    def head(path: Path) -> list[str]:
+        lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+        end = next(i for i, line in enumerate(lines) if "chown -R app:app /opt/venv" in line)
+        return lines[: end + 1]
+
+    base = head(repo / "examples" / "shop" / "base" / "Dockerfile")
+    assert head(repo / "examples" / "notes" / "web" / "Dockerfile") == base
+    assert head(repo / "examples" / "notes" / "worker" / "Dockerfile") == base
