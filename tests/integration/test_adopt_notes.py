@@ -74,7 +74,8 @@ def test_an_adopted_compose_project_runs_syncs_rebuilds_and_goes(notes) -> None:
     finally:
         stop(up)
     out = log.read_text()
-    assert "synced 1 file(s) [index.html]" in out and "web: built" in out, out[-3000:]
+    assert "synced 1 file(s) [index.html]" in out, out[-3000:]
+    assert "web/VERSION" in out and "-> rebuilding web;" in out, out[-3000:]  # the reason, then the rebuild
 
     devenv(root, "down", "--tenant", "acme", "--volumes", timeout=120)
     assert project_containers(app) == []
