@@ -164,14 +164,19 @@ def test_rendered_health_timeouts_are_the_documented_default(sample: Path) -> No
     project, _ = load_project(sample)
     default = documented_health_defaults()["timeout"]
     spec = resolve(project, "acme", "local")
-    unset = [c for c, comp in project.app.components.items()
-             if comp.health is not None and c in spec.workloads]
+    import yaml
+
+    raw = yaml.safe_load((sample / "devenv.yaml").read_text())
+    declared = {**(raw.get("components") or {}), **(raw.get("services") or {})}
+    unset = [c for c, comp in project.app.components.items()  # checks that leave `timeout` to the default
+             if comp.health is not None and c in spec.workloads and "timeout" not in (declared[c].get("health") or {})]
     assert unset
     doc = render_compose(project, spec, fixed_images(project))
     for c in unset:
         assert doc["services"][c]["healthcheck"]["timeout"] == f"{int(default)}s"
     docs = render_manifests(project, spec, fixed_images(project), None)
-    probes = [c["readinessProbe"] for d in docs if d.get("kind") == "Deployment"
+    probes = [c["readinessProbe"] for d in docs if d.get("kind") == "Deployment" and d["metadata"]["labels"].get(
+              "dev.devenv.component", d["metadata"]["name"]) in unset
               for c in d["spec"]["template"]["spec"]["containers"] if "readinessProbe" in c]
     assert probes and all(p["timeoutSeconds"] == int(default) for p in probes)
 
