@@ -109,9 +109,11 @@ def main() -> int:
         finally:
             subprocess.run([sys.executable, "-m", "devenv.cli", "down", "--tenant", "acme", "--volumes"], env=s.env,
                            capture_output=True)
-            for img in subprocess.run([DOCKER, "images", "-q", "--filter", f"reference=devenv/{app}-*"],
-                                      capture_output=True, text=True).stdout.split():
-                subprocess.run([DOCKER, "rmi", "-f", img], capture_output=True)
+            refs = subprocess.run([DOCKER, "images", "--format", "{{.Repository}}:{{.Tag}}"],
+                                  capture_output=True, text=True).stdout.split()
+            for ref in refs:  # only this run's tags (its unique app name)
+                if ref.startswith(f"devenv/{app}-"):
+                    subprocess.run([DOCKER, "rmi", ref], capture_output=True)
 
 
 def run(s: Stack, args: argparse.Namespace, tmp: Path) -> int:
