@@ -76,7 +76,7 @@ def test_documented_flags_exist(doc: str, line: str) -> None:
         parser = nested.choices[words[2]]
     known = flags_of(parser) | flags_of(cli.build_parser())
     for word in words[2:]:
-        flag = re.match(r"\[?(--[a-z][a-z-]*)", word)
+        flag = re.match(r"\[?(--[a-z][a-z0-9-]*)", word)
         if word == "--" or flag is None:
             continue
         assert flag.group(1) in known, f"{doc}: `{line}`: {command} has no {flag.group(1)}"
