@@ -56,7 +56,7 @@ def _state_root(path: Path) -> Path | None:
 def _ensure_gitignore(d: Path) -> None:
     gi = d / ".gitignore"
     if not gi.is_file():
-        _write_file(gi, "*\n", 0o644)
+        _write_file(gi, "*\n", 0o600)  # owner-only like everything under .devenv/
 
 
 def _mkdirs(path: Path) -> None:
