@@ -96,7 +96,12 @@ def test_state_dir_is_owner_only_and_rewritten_atomically(make_tiny) -> None:  #
     compose = state / "acme" / "compose.yaml"
     inode = compose.stat().st_ino
     devenv(tiny.root, "up", "--detach", timeout=300)
-    assert compose.stat().st_ino != inode  # replaced by a rename, never rewritten in place
+    assert compose.stat().st_ino == inode  # a no-op up leaves an unchanged file alone
+    profile = tiny.root / "profiles" / "acme.yaml"
+    profile.write_text(profile.read_text() + "env:\n  GREETING: hello\n")
+    devenv(tiny.root, "up", "--detach", timeout=300)
+    assert "GREETING" in compose.read_text()
+    assert compose.stat().st_ino != inode  # a changed file is replaced by a rename, never rewritten in place
     leftovers = [p for p in state.rglob(".*") if p.name != ".gitignore"]
     assert leftovers == [], leftovers  # no temp file left behind
 
