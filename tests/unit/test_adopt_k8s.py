@@ -221,11 +221,10 @@ def test_import_of_another_tenant_works_after_init(adopted: dict[str, Any], tmp_
         {c: 7 for c in names.values()}
 
 
+@pytest.mark.parametrize("adopted", ["helm-shopfront"], indirect=True)  # the set that names Services after its release
 def test_service_names_become_component_names_locally(adopted: dict[str, Any]) -> None:
     """Production's env names Services (``shopfront-postgresql``); locally the component answers to
     ``postgresql``: the overlay points every app component there, and prod keeps production's value."""
-    if adopted["name"] != "helm-shopfront":
-        pytest.skip("the helm set names Services after its release")
     project, _ = load_project(adopted["root"])
     local = resolve(project, adopted["tenant"], "local").workloads
     prod = resolve(project, adopted["tenant"], "prod").workloads
