@@ -12,7 +12,6 @@ The source is read with PyYAML (merge keys included) as an oracle independent of
 from __future__ import annotations
 
 import functools
-import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -26,11 +25,11 @@ import yaml
 from referencing import Registry, Resource
 
 from devenv.adopt.result import dns_name
-from devenv.cli import main
 from devenv.model import load_project, resolve
 from devenv.render.compose import render_compose
 from devenv.render.kube import render_manifests
 from devenv.render.yamldump import dump
+from tests.unit.test_adopt_compose import run as cli  # one in-process CLI runner for the adoption tests
 from tests.unit.test_render_support import fixed_images
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "compose"
@@ -49,20 +48,6 @@ class Adoption:
     manifests: list[dict[str, Any]]
 
 
-def cli(root: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    old, cwd = os.environ.get("DEVENV_ROOT"), os.getcwd()
-    os.environ["DEVENV_ROOT"] = str(root)
-    os.chdir(root)
-    try:
-        code = main(list(args))
-    finally:
-        os.chdir(cwd)
-        if old is None:
-            os.environ.pop("DEVENV_ROOT", None)
-        else:
-            os.environ["DEVENV_ROOT"] = old
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def lay_out(source: Path, root: Path) -> Path:
