@@ -73,11 +73,18 @@ class ImagesKnown(Event):
 
 @dataclass(frozen=True)
 class PendingChanges(Event):
-    """Saves kept for ``tenant`` while it builds, starts or waits for health (applied once it is
-    up); ``files=()`` once they were applied."""
+    """The saves ``tenant`` holds while it builds, starts or waits for health (applied once it is
+    up): ``changes`` are ``(path, kind)`` pairs, the path project-relative (absolute outside the
+    project) and the kind the watcher's word (``modified``, ``deleted`` ...). ``held=False`` once
+    the tenant stopped holding (they were applied, or it failed to start)."""
 
     tenant: str
-    files: tuple[str, ...] = ()
+    changes: tuple[tuple[str, str], ...] = ()
+    held: bool = True
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(path for path, _kind in self.changes)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from devenv import dockerclient
 from devenv.backends.base import Backend, ComponentStatus, Monitor, SyncFile
 from devenv.engine import eventlog
-from devenv.engine.state import State, reduce
+from devenv.engine.state import SpecsKnown, State, reduce
 from devenv.errors import BuildError, DevenvError
 from devenv.events import (
     ComponentState,
@@ -64,7 +64,6 @@ class Engine:
         self.builder_factory = builder_factory
         self.watch_enabled = watch
         self.timeout = timeout
-        self.specs: dict[str, TenantSpec] = specs or {t: resolve(project, t, "local") for t in tenants}
         self.lock: Callable[[], AbstractContextManager[Any]] | None = None  # set by the session
         self.state = State(app=project.app.name, backend=backend.name,
                            timeline=eventlog.history(project.app.root))  # the recent past, from the log
@@ -83,8 +82,8 @@ class Engine:
         self._build_client_lock = threading.Lock()
         self._build_lock: asyncio.Lock | None = None  # one build at a time (live updates build behind)
         self._tails: Any = None  # Dockerfile tails for inferred live updates (engine.live)
-        self._starting: dict[str, dict[Path, Any]] = {}  # tenant coming up -> saves waiting for it
         backend.emit = self.emit
+        self._know_specs(specs or {t: resolve(project, t, "local") for t in tenants})
 
     @property
     def images(self) -> dict[str, str]:
@@ -93,6 +92,35 @@ class Engine:
 
     def _know_images(self, refs: dict[str, str]) -> None:
         self.emit(ImagesKnown(images=tuple(sorted(refs.items()))))
+
+    @property
+    def specs(self) -> dict[str, TenantSpec]:
+        """tenant -> its resolved spec, from the reducer's state (a copy: the store changes only
+        through events)."""
+        return dict(self.state.specs)
+
+    def _know_specs(self, specs: dict[str, TenantSpec]) -> None:
+        self.emit(SpecsKnown(specs=tuple(specs.items())))
+
+    # -- saves held for a tenant that is starting (the state's ``pending``) ----------------------
+    def _hold(self, tenant: str) -> None:
+        """From now until ``_release``, saves wait for ``tenant`` (it builds, starts, waits)."""
+        if tenant not in self.state.pending:
+            self.emit(PendingChanges(tenant=tenant))
+
+    def _release(self, tenant: str) -> dict[Path, Any] | None:
+        """The saves ``tenant`` held (None when it held none), and it holds no more."""
+        held = self.state.pending.get(tenant)
+        if held is None:
+            return None
+        self.emit(PendingChanges(tenant=tenant, held=False))
+        return {self.project.app.root / path: kind for path, kind in held}
+
+    def _hold_changes(self, changes: dict[Path, Any]) -> None:
+        """A batch of saves joins what every starting tenant holds."""
+        for tenant, held in self.state.pending.items():
+            merged = {**dict(held), **{self._relpath(str(p)): str(k) for p, k in changes.items()}}
+            self.emit(PendingChanges(tenant=tenant, changes=tuple(sorted(merged.items()))))
 
     # -- events -----------------------------------------------------------------------------
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
@@ -171,7 +199,8 @@ class Engine:
     async def _start_tenants(self, up: bool) -> None:
         await self._announce_tenants()
         if up:
-            self._starting.update({t: {} for t in self.tenants})
+            for t in self.tenants:
+                self._hold(t)
         if self.watch_enabled:
             await self.start_watching()
         self._start_monitor()  # before the first container starts: its state and logs from its start
@@ -228,14 +257,14 @@ class Engine:
         """Build what the tenants need, then start them side by side, waiting for health.
 
         Any tenant of the project may be named (the TUI starts ones the session did not); it joins
-        the session. Saves made until a tenant is up wait for it (``_starting``)."""
+        the session. Saves made until a tenant is up wait for it (the state's ``pending``)."""
         for t in tenants:
-            if t not in self.specs:
-                self.specs[t] = resolve(self.project, t, "local")
+            if t not in self.state.specs:
+                self._know_specs({t: resolve(self.project, t, "local")})
                 self._masker = _masker(self.project, list(self.specs.values()))
             if t not in self.tenants:
                 self.tenants.append(t)
-            self._starting.setdefault(t, {})
+            self._hold(t)
             if self._monitor is not None:  # its containers' states and logs from their first moment
                 self._monitor.tenants.add(t)
             self.emit(TenantState(tenant=t, state="building"))
@@ -244,7 +273,7 @@ class Engine:
             await self._build_for(tenants)
         except BuildError as exc:
             for t in tenants:
-                self._starting.pop(t, None)
+                self._release(t)
             self._fail(f"build of {exc.image} failed: {exc.message.splitlines()[0]}", exc.log_tail, tenants,
                        component=exc.image)
             raise
@@ -267,13 +296,13 @@ class Engine:
             await self._settle(tenant)  # what does run still gets the saves made meanwhile
             raise
         except BaseException:
-            self._starting.pop(tenant, None)
+            self._release(tenant)
             raise
         if self._monitor is not None:
             self._monitor.tenants.add(tenant)
         urls = [u for c in spec.workloads if (u := self.url(tenant, c))]
         self.emit(TenantState(tenant=tenant, state="up", detail=" ".join(urls)))
-        self._starting.setdefault(tenant, {})  # once healthy: compare with the files once more
+        self._hold(tenant)  # once healthy: compare with the files once more
         await self._settle(tenant)
 
     async def _start_and_wait(self, spec: TenantSpec) -> None:
@@ -293,7 +322,7 @@ class Engine:
         try:
             await self._catch_up(tenant)
         except Exception as exc:  # the tenant runs; the next save retries
-            self._starting.pop(tenant, None)
+            self._release(tenant)
             self._fail(f"applying the changes saved while {tenant} started failed: {exc}", (), [tenant])
 
     async def down(self, tenant: str, volumes: bool = False) -> None:
@@ -467,16 +496,14 @@ class Engine:
     async def initial_sync(self) -> None:
         """Edits made while devenv was stopped reach the running containers (``devenv watch``)."""
         for tenant in sorted(self._active()):
-            self._starting.setdefault(tenant, {})
+            self._hold(tenant)
             await self._catch_up(tenant, "while devenv was stopped")
 
     async def _catch_up(self, tenant: str, when: str = "") -> None:
         """Bring a tenant that just came up to the files as they are now: the saves queued while
         it built, started and waited for health, plus any file that differs from what its
         containers run (compared with content tags computed now, not before the build)."""
-        pending = self._starting.pop(tenant, None)
-        if pending:
-            self.emit(PendingChanges(tenant=tenant))
+        pending = self._release(tenant)
         if pending is None or not self.watch_enabled:
             return
         changes = {**await self._stale_files(tenant), **pending}
@@ -519,7 +546,7 @@ class Engine:
 
     def _active(self) -> set[str]:
         """The tenants the inner loop acts on: up (or degraded) and not still starting."""
-        return {t for t in self.specs if t not in self._starting
+        return {t for t in self.state.specs if t not in self.state.pending
                 and (v := self.state.tenants.get(t)) is not None and v.state in ("up", "degraded", "starting")}
 
     async def _apply_batches(self) -> None:
@@ -541,9 +568,7 @@ class Engine:
             from devenv.engine.live import DockerfileTails
 
             self._tails = DockerfileTails()
-        for tenant, pending in self._starting.items():
-            pending.update(changes)
-            self.emit(PendingChanges(tenant=tenant, files=tuple(self._relpath(str(p)) for p in sorted(pending))))
+        self._hold_changes(changes)
         active = self._active()
         if not active:
             return

@@ -1,14 +1,20 @@
-"""The engine's state and its reducer.
+"""The engine's state and its reducer: the one store (as tilt's store is).
 
-``reduce(state, event) -> state`` is pure: the CLI printer, the TUI and the tests all see the same
-picture by folding the same events. Log lines are not kept here (they are hot and unbounded); the
-subscribers that show logs keep their own bounded buffers.
+``reduce(state, event) -> state`` is pure: the CLI printer, the TUI, ``devenv status`` and the tests
+all see the same picture by folding the same events. Every fact the engine acts on lives here:
+tenants and components, builds, the images each component runs (``images``), the tenants' resolved
+specs (``specs``), the saves waiting for a tenant that is still starting (``pending``) and the
+timeline. The engine changes it only by emitting events (``SpecsKnown`` below is the engine's own
+action: a spec is a model value, so it sits at the engine's level, not in ``devenv.events``). Log
+lines are not kept here (they are hot and unbounded); the subscribers that show logs keep their own
+bounded buffers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from devenv.events import (
     BuildFinished,
@@ -24,6 +30,9 @@ from devenv.events import (
     Timeline,
     WatchStatus,
 )
+
+if TYPE_CHECKING:
+    from devenv.model.types import TenantSpec
 
 TIMELINE_MAX = 500
 
@@ -74,16 +83,34 @@ class State:
     watching: bool = False
     watched_files: int = 0
     images: dict[str, str] = field(default_factory=dict)  # image -> the ref it runs as now
-    pending: dict[str, tuple[str, ...]] = field(default_factory=dict)  # tenant -> saves waiting for it
+    specs: dict[str, TenantSpec] = field(default_factory=dict)  # tenant -> its resolved spec
+    # tenant still starting -> the saves it holds, (path, kind); a tenant not here acts on saves at once
+    pending: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def tenant_components(self, tenant: str) -> list[ComponentView]:
         t = self.tenants.get(tenant)
         names = t.components if t else ()
         return [self.components[(tenant, c)] for c in names if (tenant, c) in self.components]
 
+    def pending_files(self, tenant: str) -> tuple[str, ...]:
+        """The files of the saves ``tenant`` holds (empty when it holds none)."""
+        return tuple(path for path, _kind in self.pending.get(tenant, ()))
+
     def ready_count(self, tenant: str) -> tuple[int, int]:
         comps = self.tenant_components(tenant)
         return sum(1 for c in comps if c.state in ("healthy", "running", "synced")), len(comps)
+
+
+@dataclass(frozen=True)
+class SpecsKnown(Event):
+    """The engine's action: these tenants' specs, resolved (a session's tenants, or one started
+    later). Their secret values never leave the process: ``to_json`` names the workloads only."""
+
+    specs: tuple[tuple[str, TenantSpec], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "ts": self.ts,
+                "specs": {name: list(spec.workloads) for name, spec in self.specs}}
 
 
 def _build(state: State, image: str) -> BuildView:
@@ -142,13 +169,15 @@ def reduce(state: State, ev: Event) -> State:
         return replace(state, images={**state.images, **dict(ev.images)})
     if isinstance(ev, PendingChanges):
         return _reduce_pending(state, ev)
+    if isinstance(ev, SpecsKnown):
+        return replace(state, specs={**state.specs, **dict(ev.specs)})
     return state
 
 
 def _reduce_pending(state: State, ev: PendingChanges) -> State:
     pending = {k: v for k, v in state.pending.items() if k != ev.tenant}
-    if ev.files:
-        pending[ev.tenant] = ev.files
+    if ev.held:
+        pending[ev.tenant] = ev.changes
     return replace(state, pending=pending)
 
 

@@ -10,9 +10,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from devenv.backends.base import Backend, ComponentStatus, LogSink, Monitor, SyncFile
 from devenv.engine.core import Engine
-from devenv.events import Event, TenantState, Timeline
+from devenv.events import Event, PendingChanges, TenantState, Timeline
 from devenv.model import load_project
 from devenv.model.types import TenantSpec
 
@@ -100,17 +102,50 @@ def test_a_rebuild_asked_for_redeploys_what_the_planner_says(sample: Path) -> No
     assert [c for c in backend.calls if c[0] == "redeploy"] == [("redeploy", "acme", ("api",))]
 
 
-def test_images_and_pending_saves_live_in_the_reducers_state(sample: Path) -> None:
-    from devenv.engine.state import fold
+def test_images_specs_and_pending_saves_live_in_the_reducers_state(sample: Path) -> None:
+    from devenv.engine.state import SpecsKnown, fold
 
-    eng, _backend, events = engine_with(sample, ["acme"])
-    eng._starting["globex"] = {}  # globex is still starting: saves wait for it
+    eng, _backend, _ = engine_with(sample, ["acme"])
+    events: list[Event] = []
+    joined = eng.state  # a subscriber starts from the store as it finds it, then folds what follows
+    eng.subscribe(events.append)
+    eng.emit(PendingChanges(tenant="globex"))  # globex is still starting: saves wait for it
     page = sample / "examples/shop/web/templates/index.html"
     asyncio.run(eng.apply_changes({page: "modified"}))
-    assert eng.state.pending == {"globex": ("examples/shop/web/templates/index.html",)}
+    assert eng.state.pending == {"globex": (("examples/shop/web/templates/index.html", "modified"),)}
+    assert eng.state.pending_files("globex") == ("examples/shop/web/templates/index.html",)
     asyncio.run(eng.rebuild("api"))
     assert eng.state.images["api"].startswith("devenv/shop-api:") and eng.images == eng.state.images
-    assert fold(events).images == eng.state.images  # a subscriber folding the events sees the same
-    eng.specs["globex"] = eng.specs["acme"]
+    eng.emit(SpecsKnown(specs=(("globex", eng.specs["acme"]),)))
+    assert set(eng.state.specs) == {"acme", "globex"} and eng.specs == eng.state.specs
     asyncio.run(eng._catch_up("globex"))
     assert eng.state.pending == {}
+    folded = fold(events, joined)  # a subscriber folding the events sees the engine's own store
+    assert (folded.images, folded.pending, set(folded.specs)) == (eng.state.images, {}, {"acme", "globex"})
+
+
+def test_a_held_save_is_applied_when_its_tenant_is_up(sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    eng, backend, _ = engine_with(sample, ["acme"])
+    eng.watch_enabled = True
+
+    async def nothing_stale(tenant: str) -> dict[Path, Any]:
+        return {}
+
+    monkeypatch.setattr(eng, "_stale_files", nothing_stale)
+    eng.emit(PendingChanges(tenant="acme"))
+    page = sample / "examples/shop/web/templates/index.html"
+    asyncio.run(eng.apply_changes({page: "modified"}))
+    assert not [c for c in backend.calls if c[0] == "sync"]  # acme holds it while it starts
+    asyncio.run(eng._catch_up("acme"))
+    [call] = [c for c in backend.calls if c[0] == "sync"]
+    assert call[:3] == ("sync", "acme", "web") and call[3][0].src == page
+    assert "acme" not in eng.state.pending
+
+
+def test_the_spec_action_never_serialises_secret_values(sample: Path) -> None:
+    from devenv.engine.state import SpecsKnown
+
+    eng, _backend, _ = engine_with(sample, ["acme"])
+    out = SpecsKnown(specs=tuple(eng.specs.items())).to_json()
+    assert out["specs"] == {"acme": list(eng.specs["acme"].workloads)}
+    assert "secret" not in repr(out)
