@@ -1,8 +1,9 @@
 """The devenv terminal UI: the whole inner loop on one screen.
 
-The app owns no engine logic. It subscribes once, runs ``engine.start()`` in one worker on its own
-loop (the engine is asyncio and never blocks), folds events with the engine's own pure reducer, and
-sends commands through workers so nothing ever waits on the engine. Log lines bypass the message
+The app owns no engine logic and no state of its own. It subscribes once, runs ``engine.start()`` in
+one worker on its own loop (the engine is asyncio and never blocks), and on each event redraws from
+``engine.state``, the engine's one store (the reducer applied to the events: what ``devenv status``
+and the event log read too). It sends commands through workers so nothing ever waits on the engine. Log lines bypass the message
 queue: the bridge buffers them and a timer flushes them to the store and the log pane in one write.
 """
 
@@ -26,7 +27,7 @@ from textual.widget import Widget
 from textual.widgets import Footer
 
 from devenv.engine.api import EngineAPI
-from devenv.engine.state import State, reduce
+from devenv.engine.state import State
 from devenv.events import Timeline
 from tui.bridge import EngineBridge, EngineEvent
 from tui.format import hhmmss
@@ -77,7 +78,6 @@ class DevenvApp(App[int]):
         self.slow_after = slow_after
         self.open_url_fn = open_url
         self.run_shell_fn = run_shell
-        self.state: State = engine.state
         self.store = LogStore(per_component, total_lines)
         self.bridge = EngineBridge(self, max_pending=total_lines)
         self.runner = CommandRunner(self)
@@ -86,6 +86,11 @@ class DevenvApp(App[int]):
         self._unsubscribe: Callable[[], None] | None = None
         self._refresh_scheduled = False
         self.data_labels: dict[str, str] = {}  # tenant -> the snapshot its data came from
+
+    @property
+    def state(self) -> State:
+        """What the screen shows: the engine's store, never a copy folded here."""
+        return self.engine.state
 
     # -- layout and start --------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -133,7 +138,7 @@ class DevenvApp(App[int]):
 
     # -- engine events -----------------------------------------------------------------------
     def on_engine_event(self, message: EngineEvent) -> None:
-        self.state = reduce(self.state, message.event)
+        """The engine's store already holds the event: redraw from it."""
         if not self._refresh_scheduled:  # a burst of queued events costs one refresh
             self._refresh_scheduled = True
             self.call_later(self.refresh_state)
@@ -177,8 +182,7 @@ class DevenvApp(App[int]):
     def on_command_failed(self, message: CommandFailed) -> None:
         text = f"{message.name} failed: {message.error}"
         self.notify(text, title="devenv", severity="error", timeout=8)
-        self.state = reduce(self.state, Timeline(kind="fail", message=text, ts=self.clock()))
-        self.refresh_state()
+        self.engine.emit(Timeline(kind="fail", message=text, ts=self.clock()))  # into the store and the log
 
     # -- panes talking to each other ---------------------------------------------------------
     def on_tenant_tree_scope_changed(self, message: TenantTree.ScopeChanged) -> None:

@@ -1,7 +1,10 @@
 """The engine's public surface, as the CLI and the TUI use it.
 
-Subscribers get every event (on the engine's asyncio loop) and fold them with
-``devenv.engine.state.reduce`` or read ``engine.state``. They act through the async commands below;
+``engine.state`` is the one store: the reducer (``devenv.engine.state.reduce``) applied to every
+event the engine emitted. Subscribers get every event (on the engine's asyncio loop); a frontend
+that shows state reads ``engine.state`` when an event arrives rather than keeping a folded copy of
+its own (the TUI does so), and a script folding the events gets the same value. They act through
+the async commands below;
 none of them blocks the loop (blocking work runs in threads) and none raises for an ordinary
 failure: failures become ``Timeline(kind="fail", ...)`` events with their log tail.
 """
@@ -23,6 +26,11 @@ class EngineAPI(Protocol):
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         """Call ``fn`` with every event from now on; returns the unsubscribe function."""
+
+    def emit(self, ev: Event) -> None:
+        """Put ``ev`` into the store and before every subscriber (thread-safe): how a frontend
+        reports what happened on its side (a command that failed), so its timeline, the event log
+        and the other frontends all have it."""
 
     async def start(self) -> None:
         """Build, bring every tenant up (waiting for health), stream logs, start watching."""
