@@ -114,10 +114,11 @@ def _braced(body: str, env: Environment) -> str:
 
 # --- .env files -----------------------------------------------------------------------------------
 
-def parse_dotenv(text: str) -> tuple[dict[str, str], list[tuple[int, str]]]:
+def parse_dotenv(text: str, lines: dict[str, int] | None = None) -> tuple[dict[str, str], list[tuple[int, str]]]:
     """``KEY=VALUE`` lines (``export`` allowed, ``#`` comments, single quotes literal, double quotes
     with ``\\n`` escapes, inline `` #`` comments on unquoted values). Returns the values and the
-    (line, problem) pairs of lines that are not assignments."""
+    (line, problem) pairs of lines that are not assignments; ``lines`` (when given) receives each
+    key's line, so a note about a value can name ``file:line``."""
     values: dict[str, str] = {}
     bad: list[tuple[int, str]] = []
     for number, raw in enumerate(text.splitlines(), 1):
@@ -132,6 +133,8 @@ def parse_dotenv(text: str) -> tuple[dict[str, str], list[tuple[int, str]]]:
             bad.append((number, f"'{raw.strip()[:40]}' is not a KEY=VALUE line"))
             continue
         values[key] = _dotenv_value(value.strip()) if sep else ""
+        if lines is not None:
+            lines[key] = number
     return values, bad
 
 
@@ -144,10 +147,10 @@ def _dotenv_value(value: str) -> str:
     return (value[:cut] if cut >= 0 else value).rstrip()
 
 
-def read_dotenv(path: Path) -> tuple[dict[str, str], list[tuple[int, str]]]:
+def read_dotenv(path: Path, lines: dict[str, int] | None = None) -> tuple[dict[str, str], list[tuple[int, str]]]:
     """A bounded read of an env file; raises ``OSError`` or ``UnicodeDecodeError``."""
     with path.open("rb") as fh:
         raw = fh.read(MAX_DOTENV_BYTES + 1)
     if len(raw) > MAX_DOTENV_BYTES:
         return {}, [(1, f"larger than {MAX_DOTENV_BYTES // 1024} KiB: not an env file")]
-    return parse_dotenv(raw.decode("utf-8"))
+    return parse_dotenv(raw.decode("utf-8"), lines)

@@ -7,6 +7,7 @@ will hold it) or the reader's profile/overlay parts, noting what it changes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from devenv.adopt import parts
@@ -19,6 +20,7 @@ from devenv.adopt.services import (
     read_env_file,
     restart_policy,
 )
+from devenv.model.yamlpos import dotted
 
 MAX_PORTS = 200
 
@@ -77,7 +79,7 @@ def _environment(r: ServiceReader, svc: Service, value: Any) -> None:
         r.refuse(svc.key("environment"), "`environment` must be a mapping or a list of KEY=VALUE",
                  "e.g. environment: {LOG_LEVEL: debug}")
         return
-    env = svc.out.setdefault("env", {})
+    svc.out.setdefault("env", {})
     for key, raw in parts.env_mapping(value).items():
         where = svc.key("environment", key)
         if raw is None:
@@ -90,24 +92,33 @@ def _environment(r: ServiceReader, svc: Service, value: Any) -> None:
         elif not ENV_NAME.match(key):
             r.note(where, f"'{key}' is not a portable environment variable name (letters, digits, '_'); dropped")
         else:
-            env[key] = parts.scalar(raw)
+            r.put_env(svc, key, parts.scalar(raw), (r.pos.file, r.pos.line(where), dotted(where)), override=True)
 
 
 def _env_file(r: ServiceReader, svc: Service, value: Any) -> None:
     items = value if isinstance(value, list) else [value]
-    env = svc.out.setdefault("env", {})
+    svc.out.setdefault("env", {})
     for i, item in enumerate(items):
         where = svc.key("env_file", i) if isinstance(value, list) else svc.key("env_file")
         rel, required = (item.get("path"), item.get("required", True)) if isinstance(item, dict) else (item, True)
         if not isinstance(rel, str):
             r.refuse(where, "an env_file entry is a path or {path: FILE, required: false}", "e.g. env_file: .env.web")
             continue
-        values = read_env_file(r, svc, where, rel, bool(required))
+        lines: dict[str, int] = {}
+        values = read_env_file(r, svc, where, rel, bool(required), lines)
+        shown = env_file_shown(r.pos.file, rel)
         for key, val in values.items():
-            if ENV_NAME.match(key):
-                env.setdefault(key, val)  # `environment` wins over env_file, whatever the key order
+            if ENV_NAME.match(key):  # `environment` wins over env_file, whatever the key order
+                r.put_env(svc, key, val, (shown, lines.get(key), key), override=False)
         if values:
-            r.note(where, f"{len(values)} variable(s) of {rel} written into the component's env")
+            r.note(where, f"{len(values)} variable(s) of {rel} read into the component's env "
+                          "(credential-looking ones as secret references)")
+
+
+def env_file_shown(compose_file: str, rel: str) -> str:
+    """An env file as notes name it: beside the compose file as the user passed it."""
+    folder = Path(compose_file).parent
+    return str(folder / rel) if str(folder) != "." else str(Path(rel))
 
 
 def _command(key: str) -> Callable[[ServiceReader, Service, Any], None]:

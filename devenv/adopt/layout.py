@@ -25,6 +25,8 @@ def assemble(r: ServiceReader, name: str) -> None:
     adopted.app = app
     adopted.profile = _profile(r)
     adopted.overlay = _overlay(r)
+    if r.personal_values:
+        adopted.personal = {"defaults": {"secrets": r.personal_values}}
 
 
 def _fold_binds(comp: dict[str, Any]) -> None:

@@ -33,13 +33,17 @@ class Note:
 class Adopted:
     """The project a reader made. ``app`` is ``devenv.yaml``, ``profile`` the first tenant's
     ``profiles/<tenant>.yaml``, ``overlay`` ``devenv.local.yaml`` (all plain data, in the order they
-    are written). ``errors`` are what the reader refused (init writes nothing when there are any)."""
+    are written; all three are committed, so they never hold a secret value). ``personal`` is the
+    git-ignored ``devenv.personal.yaml``: the dev values of credential-looking env vars, written
+    only when there are some. ``errors`` are what the reader refused (init writes nothing when
+    there are any)."""
 
     tenant: str
     source: str  # what was read, for the files' header comment
     app: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, Any] = field(default_factory=dict)
     overlay: dict[str, Any] = field(default_factory=dict)
+    personal: dict[str, Any] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
 

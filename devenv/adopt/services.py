@@ -16,6 +16,7 @@ from typing import Any
 from devenv.adopt import parts
 from devenv.adopt.interpolate import Environment, read_dotenv
 from devenv.adopt.result import Adopted, dns_name
+from devenv.importer import credential_reason
 from devenv.model.yamlpos import KeyPath, Positions, dotted
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -108,6 +109,7 @@ class Service:
     built: bool = False
     context: Path | None = None
     noted_ports: bool = False
+    secret_env: dict[str, str] = field(default_factory=dict)  # credential-looking env: name -> dev value
 
     def key(self, *path: str | int) -> KeyPath:
         return ("services", self.name, *path)
@@ -132,6 +134,7 @@ class ServiceReader:
         self.profile_comps: dict[str, dict[str, Any]] = {}
         self.secrets: list[dict[str, str]] = []
         self.secret_values: dict[str, dict[str, Any]] = {}
+        self.personal_values: dict[str, dict[str, str]] = {}  # only for the git-ignored devenv.personal.yaml
         self.disabled: list[str] = []
         self.port_count = 0
         self.noted_volumes: set[str] = set()
@@ -178,6 +181,7 @@ class ServiceReader:
             return
         for key, value in svc.data.items():
             self._key(svc, key, value)
+        self._env_secrets(svc)
         target = self.components if svc.built else self.services
         target[svc.comp] = svc.out
 
@@ -193,6 +197,39 @@ class ServiceReader:
             self.note(svc.key(key), DROPPED[key])
         else:
             self.note(svc.key(key), "not a Compose spec service key; ignored")
+
+    # --- env and the credentials in it ----------------------------------------------------------
+
+    def put_env(self, svc: Service, key: str, value: str, where: tuple[str, int | None, str], override: bool) -> None:
+        """One env var of ``svc`` (``where`` is its ``file``, ``line`` and key as notes name them). A value that looks like a
+        credential (``importer.credential_reason``: the one decision, by name and by value shape)
+        is never written into devenv.yaml: it becomes a reference to the component's own secret in
+        the profile, and its dev value goes only to the git-ignored devenv.personal.yaml. ``override``
+        is `environment` (it wins over env_file, whatever the key order)."""
+        env = svc.out.setdefault("env", {})
+        if not override and (key in env or key in svc.secret_env):
+            return
+        env.pop(key, None)
+        svc.secret_env.pop(key, None)
+        why = credential_reason(key, value)
+        if why is None:
+            env[key] = value
+            return
+        svc.secret_env[key] = value
+        self.adopted.note(*where, f"looks like a credential ({why}): devenv.yaml gets no value; "
+                                                   f"the profile references secret '{env_secret_name(svc.comp)}' (key "
+                                                   f"{key}) and its dev value is written only to the git-ignored "
+                                                   "devenv.personal.yaml")
+
+    def _env_secrets(self, svc: Service) -> None:
+        if not svc.secret_env:
+            return
+        if svc.out.get("env") == {}:
+            del svc.out["env"]
+        name = env_secret_name(svc.comp)
+        refs = self.profile_comps.setdefault(svc.comp, {}).setdefault("secrets", [])
+        refs += [{"name": name, "key": k, "env": k} for k in svc.secret_env]
+        self.personal_values[name] = dict(svc.secret_env)
 
     # --- images ------------------------------------------------------------------------------
 
@@ -253,7 +290,10 @@ class ServiceReader:
                 if value is None:
                     self.note(svc.key("build", "args", key), "no value in .env or the shell: left to the Dockerfile's default")
                     continue
-            if ENV_NAME.match(key):
+            if credential_reason(key, parts.scalar(value)):
+                self.note(svc.key("build", "args", key), "looks like a credential: not written into devenv.yaml (a build "
+                                                        "arg ends up in the image's history); pass it as a build secret")
+            elif ENV_NAME.match(key):
                 out[key] = parts.scalar(value)
             else:
                 self.note(svc.key("build", "args", key), "not a valid build-arg name; dropped")
@@ -304,10 +344,16 @@ def command_list(value: Any) -> list[str] | None:
     return [parts.scalar(v) for v in value] if isinstance(value, list) else None
 
 
-def read_env_file(reader: ServiceReader, svc: Service, path: KeyPath, rel: str, required: bool) -> dict[str, str]:
+def env_secret_name(comp: str) -> str:
+    """The secret holding a component's credential-looking env vars (one key per variable)."""
+    return f"{comp}-env"
+
+
+def read_env_file(reader: ServiceReader, svc: Service, path: KeyPath, rel: str, required: bool,
+                  lines: dict[str, int] | None = None) -> dict[str, str]:
     file = (reader.folder / rel).resolve()
     try:
-        values, bad = read_dotenv(file)
+        values, bad = read_dotenv(file, lines)
     except (OSError, UnicodeDecodeError) as exc:
         if required:
             reader.refuse(path, f"env_file '{rel}' cannot be read ({exc.__class__.__name__})",

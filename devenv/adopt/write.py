@@ -1,4 +1,7 @@
-"""Write an adopted project: ``devenv.yaml``, ``profiles/<tenant>.yaml`` and ``devenv.local.yaml``.
+"""Write an adopted project: ``devenv.yaml``, ``profiles/<tenant>.yaml`` and ``devenv.local.yaml``
+(committed: no secret value in any of them), and, when the source held credential-looking values,
+``devenv.personal.yaml`` (mode 0600) with their dev values, after making sure the project's
+``.gitignore`` ignores it.
 
 Shared by every adoption reader. Nothing is written unless all of it is sound:
 
@@ -25,21 +28,44 @@ from devenv.render.yamldump import dump
 
 APP_FILE = "devenv.yaml"
 OVERLAY_FILE = "devenv.local.yaml"
+PERSONAL_FILE = "devenv.personal.yaml"
+GITIGNORE = ".gitignore"
 FILE_MODE = 0o644  # project files are committed and read by the team; nothing secret is in them
+PRIVATE_MODE = 0o600  # the personal overlay holds dev values of secrets
+MASK = "****"
 
 
 @dataclass(frozen=True)
 class ProjectFile:
     rel: str  # relative to the project root, POSIX
     text: str
+    mode: int = FILE_MODE
 
 
 def file_names(tenant: str) -> list[str]:
     return [APP_FILE, f"profiles/{tenant}.yaml", OVERLAY_FILE]
 
 
-def project_files(adopted: Adopted, command: str) -> list[ProjectFile]:
-    """The three files, each with a header saying where it came from."""
+def project_files(adopted: Adopted, command: str, masked: bool = False) -> list[ProjectFile]:
+    """The three files, each with a header saying where it came from, and the personal overlay
+    when there are secret values (``masked``: with every value shown as ``****``, for --dry-run)."""
+    files = _committed_files(adopted, command)
+    if adopted.personal:
+        personal = _masked(adopted.personal) if masked else adopted.personal
+        files.append(ProjectFile(PERSONAL_FILE, f"# devenv.personal.yaml: YOUR dev values, git-ignored, never committed "
+                                                f"(written by `{command}`).\n"
+                                                "# Credential-looking values of the compose project's env, .env and "
+                                                "env_file.\n" + dump(personal), PRIVATE_MODE))
+    return files
+
+
+def _masked(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    return MASK
+
+
+def _committed_files(adopted: Adopted, command: str) -> list[ProjectFile]:
     t = adopted.tenant
     said = f"written by `{command}`"
     return [
@@ -65,9 +91,9 @@ def check_files(root: Path, tenant: str, files: list[ProjectFile]) -> list[Probl
         docs[f.rel] = doc
     app = docs[APP_FILE]
     profile = docs[f"profiles/{tenant}.yaml"]
-    overlay = docs[OVERLAY_FILE]
+    overlays = [d for d in (docs[OVERLAY_FILE], docs.get(PERSONAL_FILE)) if d is not None]
     profiles = {tenant: profile} if profile is not None else {}
-    problems += validate_documents(app, profiles, [overlay] if overlay is not None else [])
+    problems += validate_documents(app, profiles, overlays)
     return [p for p in problems if p.severity == "error" and p.file in docs]
 
 
@@ -82,14 +108,29 @@ def refuse_existing(root: Path, rels: list[str]) -> None:
 
 
 def write_files(root: Path, files: list[ProjectFile], force: bool) -> list[Path]:
-    """Write every file, or none: all checks run before the first write."""
+    """Write every file, or none: all checks run before the first write. Returns what was
+    written, the ``.gitignore`` last when it had to be told about the personal overlay."""
     root = root.resolve()
     targets = [_target(root, f.rel) for f in files]
     if not force:
         refuse_existing(root, [f.rel for f in files])
+    ignored = any(f.rel == PERSONAL_FILE for f in files) and ensure_ignored(root, PERSONAL_FILE)
     for f, path in zip(files, targets, strict=True):
-        atomic_write(path, f.text, mode=FILE_MODE)
-    return targets
+        atomic_write(path, f.text, mode=f.mode)
+    return targets + ([root / GITIGNORE] if ignored else [])
+
+
+def ensure_ignored(root: Path, rel: str) -> bool:
+    """``rel`` listed in the project's ``.gitignore`` (created or appended to) before a file with
+    secret values is written there; ``True`` when the ``.gitignore`` changed."""
+    path = _target(root, GITIGNORE)
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    if any(line.strip() in (rel, "/" + rel) for line in text.splitlines()):
+        return False
+    sep = "" if not text or text.endswith("\n") else "\n"
+    atomic_write(path, f"{text}{sep}# your own devenv overrides and dev secret values (devenv init)\n/{rel}\n",
+                 mode=FILE_MODE)
+    return True
 
 
 def _target(root: Path, rel: str) -> Path:

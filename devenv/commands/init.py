@@ -120,12 +120,11 @@ def finish(adopted: Adopted, root: Path, args: argparse.Namespace, command: str)
     files = project_files(adopted, command)
     refuse_invalid(root, adopted.tenant, files)
     if args.dry_run:
-        for f in files:
+        for f in project_files(adopted, command, masked=True):
             sys.stdout.write(f"# --- {f.rel} ---\n{f.text}")
         return 0
-    write_files(root, files, args.force)
-    for f in files:
-        print(f"wrote {f.rel}")
+    for path in write_files(root, files, args.force):
+        print(f"wrote {path.relative_to(root).as_posix()}")
     print(f"next: devenv validate && devenv up --tenant {adopted.tenant}", file=sys.stderr)
     return 0
 

@@ -46,6 +46,7 @@ class Adoption:
     init: tuple[int, str, str]
     compose: dict[str, Any]
     manifests: list[dict[str, Any]]
+    secret_env: dict[str, set[str]]  # component -> env vars it gets from a secret (its env file)
 
 
 
@@ -62,13 +63,15 @@ def adopt(source: Path, root: Path, capsys: pytest.CaptureFixture[str]) -> Adopt
     lay_out(source, root)
     init = cli(root, "init", "--from-compose", "compose.yaml", "--tenant", "acme", capsys=capsys)
     if init[0] != 0:
-        return Adoption(root, init, {}, [])
+        return Adoption(root, init, {}, [], {})
     project, _ = load_project(root)  # `devenv validate`'s pass: raises on any error
     images = fixed_images(project)
-    compose = render_compose(project, resolve(project, "acme", "local"), images)
+    spec = resolve(project, "acme", "local")
+    compose = render_compose(project, spec, images)
     manifests = [d for env in ("local", "prod")
                  for d in render_manifests(project, resolve(project, "acme", env), images)]  # type: ignore[arg-type]
-    return Adoption(root, init, compose, manifests)
+    secret_env = {name: {ref.env for ref in w.secret_env} for name, w in spec.workloads.items()}
+    return Adoption(root, init, compose, manifests, secret_env)
 
 
 @functools.cache
@@ -124,7 +127,8 @@ def test_corpus_file_is_adopted_intact(source: Path, tmp_path: Path, capsys: pyt
             assert dns_name(name) not in rendered["services"]
             continue
         out = rendered["services"][dns_name(name)]
-        assert env_keys(svc) - {k for k in env_keys(svc) if _unset(svc, k)} <= set(out.get("environment", {}))
+        carried = set(out.get("environment", {})) | result.secret_env.get(dns_name(name), set())
+        assert env_keys(svc) - {k for k in env_keys(svc) if _unset(svc, k)} <= carried
         assert named_volumes(svc) <= {v["source"] for v in out.get("volumes", [])}
     for doc in result.manifests:
         strict_validator(doc["kind"], doc["apiVersion"]).validate(doc)
