@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from devenv.errors import DevenvError
 from devenv.proc import Result, Runner
@@ -17,6 +18,7 @@ from devenv.proc import Result, Runner
 class Call:
     argv: tuple[str, ...]
     input: str | None
+    stdin: bytes | None = None  # what ``run_binary`` streamed in from its file
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Rule:
     code: int
     stdout: str
     stderr: str
+    data: bytes = b""  # what ``run_binary`` writes into its stdout file (also on failure: half a stream)
 
 
 def _subsequence(tokens: tuple[str, ...], argv: tuple[str, ...]) -> bool:
@@ -41,8 +44,8 @@ class FakeRunner(Runner):
         self.calls: list[Call] = []
         self.rules: list[Rule] = []
 
-    def on(self, *tokens: str, stdout: str = "", code: int = 0, stderr: str = "") -> FakeRunner:
-        self.rules.append(Rule(tuple(tokens), code, stdout, stderr))
+    def on(self, *tokens: str, stdout: str = "", code: int = 0, stderr: str = "", data: bytes = b"") -> FakeRunner:
+        self.rules.append(Rule(tuple(tokens), code, stdout, stderr, data))
         return self
 
     def which(self, tool: str) -> str | None:
@@ -52,7 +55,7 @@ class FakeRunner(Runner):
             env: dict[str, str] | None = None, timeout: float | None = None, sink=None) -> Result:  # type: ignore[no-untyped-def]
         args = tuple(str(a) for a in argv)
         self.calls.append(Call(args, input))
-        rule = next((r for r in reversed(self.rules) if r.tokens[0] == args[0] and _subsequence(r.tokens, args)), None)
+        rule = self._rule(args)
         res = Result(args, rule.code, rule.stdout, rule.stderr) if rule else Result(args, 0, "", "")
         if sink is not None:
             for line in res.stdout.splitlines():
@@ -60,6 +63,21 @@ class FakeRunner(Runner):
         if check and res.code != 0:
             raise DevenvError(f"`{' '.join(args[:4])}` failed (exit {res.code})")
         return res
+
+    def run_binary(self, argv: Sequence[str], *, stdin: Path | None = None, stdout: Path | None = None,
+                   check: bool = True, timeout: float | None = None) -> Result:
+        args = tuple(str(a) for a in argv)
+        self.calls.append(Call(args, None, stdin.read_bytes() if stdin is not None else None))
+        rule = self._rule(args)
+        res = Result(args, rule.code, "" if stdout else rule.stdout, rule.stderr) if rule else Result(args, 0, "", "")
+        if stdout is not None:
+            stdout.write_bytes(rule.data if rule else b"")
+        if check and res.code != 0:
+            raise DevenvError(f"`{' '.join(args[:4])}` failed (exit {res.code})")
+        return res
+
+    def _rule(self, args: tuple[str, ...]) -> Rule | None:
+        return next((r for r in reversed(self.rules) if r.tokens[0] == args[0] and _subsequence(r.tokens, args)), None)
 
     # -- queries for assertions ---------------------------------------------------------------
 

@@ -32,12 +32,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory, docker_engine: None):  # typ
     text = (root / "devenv.local.yaml").read_text().replace(
         "defaults:\n", "defaults:\n  disable: [web, api, worker, scheduler]\n", 1)
     (root / "devenv.local.yaml").write_text(text)
+    (root / "seeds").mkdir()
+    (root / "seeds" / "globex.sql").write_text(SEED)
+    with (root / "profiles" / "globex.yaml").open("a") as f:
+        f.write("seed: seeds/globex.sql\n")  # runs in the fixture's `up`: globex's first start
     try:
         devenv(root, "up", "--tenant", "acme,globex", "--detach", "--timeout", "600")
         yield root
     finally:
         teardown(root, TENANTS)
         remove_everything_of(app)
+
+
+SEED = "CREATE TABLE IF NOT EXISTS seed_runs(n serial); INSERT INTO seed_runs DEFAULT VALUES;\n"
 
 
 def container(root: Path, tenant: str, component: str) -> Any:
@@ -61,6 +68,17 @@ def redis(root: Path, tenant: str, *args: str) -> str:
     res = container(root, tenant, "redis").exec_run(["redis-cli", *args])
     assert res.exit_code == 0, res.output.decode()
     return str(res.output.decode().strip())
+
+
+def test_a_profile_seed_runs_on_the_first_start_only(stack: Path) -> None:
+    """The fixture's `up` was globex's first start: its seed ran once; a second `up` must not rerun
+    it (each run adds a row), and acme, which names no seed, got none."""
+    assert sql(stack, "globex", "SELECT count(*) FROM seed_runs") == "1"
+    state = json.loads((stack / ".devenv" / "globex" / "data.json").read_text())
+    assert state["seeded"] == "seeds/globex.sql" and state["seeded_volumes"]
+    devenv(stack, "up", "--tenant", "globex", "--detach", "--timeout", "600")
+    assert sql(stack, "globex", "SELECT count(*) FROM seed_runs") == "1"
+    assert sql(stack, "acme", "SELECT to_regclass('public.seed_runs') IS NULL") == "t"
 
 
 def test_restore_brings_back_one_tenants_data_and_leaves_the_other_alone(stack: Path) -> None:
