@@ -22,6 +22,7 @@ import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from devenv.backends.base import SHELL, Backend, ComponentStatus, Emit, LogSink, Monitor, SyncFile, iso_epoch
@@ -122,8 +123,8 @@ class KindBackend(Backend):
     """Tenants as namespaces of the kind cluster ``devenv-<app>``."""
 
     name = "kind"
-    data_unsupported = ("the kind backend cannot snapshot, restore or load tenant data yet (copying PVCs "
-                        "through a helper pod is not built)")
+    data_load_unsupported = ("the kind backend cannot load SQL dumps yet (`devenv data load`, a profile's SQL "
+                             "seed); snapshot, restore and command seeds work on kind")
 
     def __init__(self, project: Project, emit: Emit | None = None, runner: Runner = default_runner,
                  context: str | None = None, cluster_name: str | None = None) -> None:
@@ -167,6 +168,27 @@ class KindBackend(Backend):
                  timeout: float | None = 120, sink: Callable[[str], None] | None = None) -> Result:
         return self.runner.run(["kubectl", "--context", self.context, *args], input=input, check=check,
                                timeout=timeout, sink=sink)
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float | None = 120) -> Result:
+        """A kubectl call on this project's context (``devenv.data.kind`` drives its helper pods so)."""
+        return self._kubectl(*args, input=input, check=check, timeout=timeout)
+
+    def kubectl_binary(self, *args: str, stdin: Path | None = None, stdout: Path | None = None, check: bool = True,
+                       timeout: float | None = None) -> Result:
+        """A kubectl call whose stdin comes from a file or whose stdout goes into one, as bytes
+        (a volume's tar out of, or into, a pod): ``Runner.run_binary``."""
+        return self.runner.run_binary(["kubectl", "--context", self.context, *args], stdin=stdin, stdout=stdout,
+                                      check=check, timeout=timeout)
+
+    def owned_namespace(self, tenant: str) -> str | None:
+        """The tenant's namespace when devenv labelled it; None when it does not exist. A namespace
+        devenv did not create is refused: nothing in it is read or written."""
+        ns = self._namespace(tenant)
+        obj = self._get_namespace(ns)
+        if obj is not None and not self._owned(obj):
+            raise DevenvError(f"namespace {ns} does not carry {LABEL_MANAGED}=true: devenv did not create it and "
+                              "will not read or write its data", f"run tenant {tenant} in a namespace devenv owns")
+        return ns if obj is not None else None
 
     def _docker(self, *args: str, input: str | None = None, check: bool = True, timeout: float | None = 300) -> Result:
         return self.runner.run(["docker", *args], input=input, check=check, timeout=timeout)

@@ -74,16 +74,14 @@ def driver(project: Project, backend_name: str) -> Any:
     if backend.data_unsupported:
         raise DevenvError(backend.data_unsupported, "use the compose backend (the default) for tenant data")
     backend.check()
-    from devenv.backends.compose import ComposeBackend
-    from devenv.data.compose import ComposeData
+    from devenv.data import driver_for
 
-    assert isinstance(backend, ComposeBackend)
-    return ComposeData(backend, say=lambda msg: print(f"devenv: {msg}", file=sys.stderr))
+    return driver_for(backend, say=lambda msg: print(f"devenv: {msg}", file=sys.stderr))
 
 
 def run_snapshot(args: argparse.Namespace) -> int:
     from devenv.data import store
-    from devenv.data.compose import human
+    from devenv.data.volumes import human
     from devenv.lock import project_lock
 
     project = load()
@@ -103,7 +101,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
 
 def run_restore(args: argparse.Namespace) -> int:
     from devenv.data import store
-    from devenv.data.compose import human
+    from devenv.data.volumes import human
     from devenv.lock import project_lock
 
     project = load()
@@ -135,7 +133,7 @@ def confirm(question: str, yes: bool) -> None:
 def run_list(args: argparse.Namespace) -> int:
     from devenv.commands._common import split_names
     from devenv.data import store
-    from devenv.data.compose import human
+    from devenv.data.volumes import human
 
     project = load(quiet=args.json)
     tenants = pick_tenants(project, args.tenant) if split_names(args.tenant) else [None]
@@ -181,17 +179,13 @@ def prepare_up(engine: Any, args: argparse.Namespace, tenants: list[str]) -> Non
     for tenants whose data volumes do not exist yet (their first start)."""
     name = getattr(args, "data", None)
     if not engine.backend.data_unsupported and not getattr(args, "detach", False):  # --detach: no keys to serve
-        from devenv.data.compose import ComposeData
+        from devenv.data import driver_for
 
-        engine.data = ComposeData(engine.backend)  # the TUI's snapshot/restore keys (reports via events)
+        engine.data = driver_for(engine.backend)  # the TUI's snapshot/restore keys (reports via events)
     seeded = [t for t in tenants if engine.project.profiles[t].seed is not None]
     if not name and not seeded:
         return
-    if args.backend != "compose":
-        if name:
-            driver(engine.project, args.backend)  # raises the backend's declared reason
-        return
-    data = driver(engine.project, "compose")
+    data = driver(engine.project, args.backend)  # raises the backend's declared reason if it has no data
     if name:
         from devenv.lock import project_lock
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,15 @@ from typing import Any
 from devenv import dockerclient
 from devenv.backends.compose import ComposeBackend
 from devenv.data import store
+from devenv.data.volumes import (
+    TenantVolume,
+    current_of,
+    dependents,
+    human,
+    restorable,
+    tenant_volumes,
+    verify,
+)
 from devenv.errors import DevenvError
 from devenv.model.resolve import resolve
 from devenv.model.types import LABEL_PROJECT, LABEL_TENANT, TenantSpec
@@ -35,42 +43,7 @@ MOUNT = "/devenv-volume"
 LABEL_HELPER = "dev.devenv.data-helper"
 LABEL_DATA_ID = "dev.devenv.data-id"  # set on a volume devenv filled from a snapshot: which restore it was
 Say = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class TenantVolume:
-    """A volume of the tenant's spec: its key in devenv.yaml, its engine name, who mounts it."""
-
-    key: str
-    name: str
-    components: tuple[str, ...]
-    target: str
-
-
-def tenant_volumes(spec: TenantSpec) -> list[TenantVolume]:
-    """Every named volume the tenant's components mount (one entry per volume, first mounter's
-    target), in devenv.yaml order. Pure: the renderer names volumes ``<project>_<key>``."""
-    found: dict[str, TenantVolume] = {}
-    for w in spec.workloads.values():
-        for v in w.volumes:
-            old = found.get(v.name)
-            comps = (*old.components, w.name) if old else (w.name,)
-            found[v.name] = TenantVolume(v.name, f"{spec.project}_{v.name}", comps, old.target if old else v.target)
-    return list(found.values())
-
-
-def dependents(spec: TenantSpec, components: Iterable[str]) -> list[str]:
-    """Components that depend, directly or not, on any of ``components`` (not those themselves)."""
-    base = set(components)
-    out: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for w in spec.workloads.values():
-            if w.name not in base | out and set(w.depends_on) & (base | out):
-                out.add(w.name)
-                changed = True
-    return [c for c in spec.workloads if c in out]
+__all__ = ["ComposeData", "TenantVolume", "dependents", "human", "tenant_volumes", "verify"]
 
 
 class ComposeData:
@@ -250,7 +223,7 @@ class ComposeData:
         snap = store.read(self.root, tenant, name)
         verify(snap)
         spec = self.spec(tenant)
-        vols = self._restorable(spec, snap)
+        vols = restorable(spec, snap)
         self._ensure_volumes(spec, vols)
         stateful = sorted({c for v in vols for c in v.components})
         affected = [*stateful, *dependents(spec, stateful)]
@@ -271,14 +244,6 @@ class ComposeData:
         else:
             self.say(f"{tenant} is not running; `devenv up --tenant {tenant}` starts it on this data")
         return snap
-
-    def _restorable(self, spec: TenantSpec, snap: store.Snapshot) -> list[TenantVolume]:
-        by_key = {v.key: v for v in tenant_volumes(spec)}
-        unknown = [e.volume for e in snap.volumes if e.volume not in by_key]
-        if unknown:
-            raise DevenvError(f"snapshot {snap.name} holds volume(s) {', '.join(unknown)} that tenant {spec.name} "
-                              "no longer mounts", "devenv.yaml changed since; restore by hand or take a new snapshot")
-        return [by_key[e.volume] for e in snap.volumes]
 
     def _ensure_volumes(self, spec: TenantSpec, vols: list[TenantVolume]) -> None:
         """A tenant brought down with ``--volumes`` gets its volumes (with compose's own labels)
@@ -333,34 +298,4 @@ class ComposeData:
 
     def current(self, tenant: str) -> str:
         """The snapshot the tenant's data came from ('' for its own or unknown data)."""
-        state = store.read_state(self.root, tenant)
-        ids = self.volume_ids(tenant)
-        if not state.get("snapshot") or not any(ids.values()) or state.get("volumes") != ids:
-            return ""
-        return str(state["snapshot"])
-
-
-def verify(snap: store.Snapshot) -> None:
-    """Every tar is there with the size and digest it was written with, before anything is touched."""
-    assert snap.path is not None
-    for e in snap.volumes:
-        path = snap.path / e.file
-        digest = hashlib.sha256()
-        try:
-            with path.open("rb") as f:
-                for chunk in iter(partial(f.read, 1 << 20), b""):
-                    digest.update(chunk)
-        except OSError as exc:
-            raise DevenvError(f"snapshot {snap.tenant}/{snap.name}: cannot read {path} ({exc.strerror})",
-                              "the snapshot is incomplete; remove it with `devenv data rm`") from exc
-        if digest.hexdigest() != e.sha256:
-            raise DevenvError(f"snapshot {snap.tenant}/{snap.name}: {e.file} does not match its recorded digest",
-                              "the file was changed or truncated; nothing was restored")
-
-
-def human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
+        return current_of(store.read_state(self.root, tenant), self.volume_ids(tenant))

@@ -74,6 +74,8 @@ def postgres_component(data: Any, tenant: str, component: str | None) -> tuple[A
 def load_dump(data: Any, tenant: str, file: str, mask_file: str | None = None, component: str | None = None,
               clean: bool = False) -> dict[str, Any]:
     """Load ``file`` into the tenant's database; return what was done (for --json and the tests)."""
+    if data.backend.data_load_unsupported:
+        raise DevenvError(data.backend.data_load_unsupported, "load it on the compose backend (the default)")
     path = Path(file)
     if not path.is_file():
         raise DevenvError(f"no dump file at {file}", "give the path of a pg_dump output (plain or -Fc)")

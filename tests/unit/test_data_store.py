@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from devenv.data import mask, store
-from devenv.data.compose import dependents, tenant_volumes
+from devenv.data.volumes import dependents, tenant_volumes
 from devenv.errors import ConfigError, DevenvError
 from devenv.model import load_project
 from devenv.model.resolve import resolve
@@ -150,17 +150,3 @@ def test_a_seed_of_the_wrong_shape_is_reported(sample: Path) -> None:
         load_project(sample)
     problems = [p for p in e.value.problems if "seed" in p.key]
     assert problems and problems[0].file.endswith("acme.yaml") and problems[0].line is not None
-
-
-def test_kind_declares_data_unsupported_through_the_backend_contract(sample: Path,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from devenv import cli
-    from devenv.backends.base import Backend
-    from devenv.backends.kind import KindBackend
-
-    assert Backend.data_unsupported == "" and "kind backend cannot snapshot" in KindBackend.data_unsupported
-    for argv in (["snapshot", "--tenant", "acme"], ["restore", "--tenant", "acme", "x", "--yes"],
-                 ["load", "--tenant", "acme", "dump.sql"]):
-        assert cli.main(["data", *argv, "--backend", "kind"]) == 1
-        err = capsys.readouterr().err
-        assert "kind backend cannot snapshot, restore or load" in err and "compose backend" in err, argv
