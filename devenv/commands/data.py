@@ -70,7 +70,11 @@ def driver(project: Project, backend_name: str) -> Any:
     """The data driver of the chosen backend, or the backend's declared reason it has none."""
     from devenv.backends import get_backend
 
-    backend = get_backend(backend_name, project, None)
+    return backend_driver(get_backend(backend_name, project, None))
+
+
+def backend_driver(backend: Any) -> Any:
+    """The data driver of ``backend`` (checked first), reporting on stderr."""
     if backend.data_unsupported:
         raise DevenvError(backend.data_unsupported, "use the compose backend (the default) for tenant data")
     backend.check()
@@ -185,7 +189,7 @@ def prepare_up(engine: Any, args: argparse.Namespace, tenants: list[str]) -> Non
     seeded = [t for t in tenants if engine.project.profiles[t].seed is not None]
     if not name and not seeded:
         return
-    data = driver(engine.project, args.backend)  # raises the backend's declared reason if it has no data
+    data = backend_driver(engine.backend)  # the session's backend (its --context); raises if it has no data
     if name:
         from devenv.lock import project_lock
 
