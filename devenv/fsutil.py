@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from devenv.errors import DevenvError
@@ -94,6 +93,8 @@ def private_dir(path: Path) -> Path:
 
 def _write_file(path: Path, text: str | bytes, mode: int) -> None:
     try:
+        import tempfile  # lazily: read-only commands (status) never write
+
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
         raise os_error(exc, path.parent) from None

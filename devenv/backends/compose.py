@@ -19,6 +19,7 @@ from typing import Any
 
 from devenv import dockerclient, layout
 from devenv.backends.base import SHELL, Backend, ComponentStatus, Emit, LogSink, SyncFile, iso_epoch
+from devenv.containers import rank, state_of, status_rows, worst
 from devenv.errors import DevenvError, EngineError
 from devenv.events import ComponentState
 from devenv.fsutil import atomic_write
@@ -27,7 +28,6 @@ from devenv.netutil import port_free
 from devenv.proc import Runner, default_runner
 
 POLL = 0.25
-MAX_RESTARTS = 3
 
 
 class ComposeBackend(Backend):
@@ -315,7 +315,7 @@ class ComposeBackend(Backend):
         states: dict[str, tuple[str, str]] = {}
         for comp in components:
             rows = by_comp.get(comp, [])
-            states[comp] = min((summary_state(r) for r in rows), key=lambda s: _rank(s[0])) if rows else ("pending", "")
+            states[comp] = worst(rows) if rows else ("pending", "")
         return states, {c: str(rs[0].get("Image", "")) for c, rs in by_comp.items() if rs}
 
     def running_image(self, tenant: str, component: str) -> str:
@@ -331,30 +331,15 @@ class ComposeBackend(Backend):
         return out[-n:]
 
     def url(self, spec: TenantSpec, component: str) -> str | None:
-        w = spec.workloads.get(component)
-        for p in w.ports if w else ():
-            if p.http:
-                return f"http://127.0.0.1:{p.host}/"
-        return None
+        return local_url(spec, component)
 
     # -- inspection ---------------------------------------------------------------------------
     def status(self, tenants: list[str] | None = None) -> list[ComponentStatus]:
         """One list call for the whole project (the engine's summaries, no per-container inspect,
         no SDK client): ``devenv status`` costs what ``docker ps`` costs plus Python's start."""
-        by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for row in self.summaries():
-            labels = row.get("Labels") or {}
-            t, comp = labels.get(LABEL_TENANT, ""), labels.get(LABEL_COMPONENT, "")
-            if not tenants or t in tenants:
-                by_key.setdefault((t, comp), []).append(row)
         specs: dict[str, TenantSpec | None] = {}
-        rows: list[ComponentStatus] = []
-        for (t, comp), cs in sorted(by_key.items()):
-            state, health = min((summary_state(r) for r in cs), key=lambda s: _rank(s[0]))
-            rows.append(ComponentStatus(
-                tenant=t, component=comp, state=state, health=health or "none", image=str(cs[0].get("Image", "")),
-                url=self._url_for(specs, t, comp), containers=len(cs), ports=summary_ports(cs[0])))
-        return rows
+        return [ComponentStatus(**r) for r in
+                status_rows(self.summaries(), tenants, lambda t, c: self._url_for(specs, t, c))]
 
     def summaries(self, tenant: str | None = None) -> list[dict[str, Any]]:
         """The project's (or one tenant's) containers as the engine lists them, in one call."""
@@ -520,30 +505,18 @@ def image_of(spec: TenantSpec, component: str, images: dict[str, str]) -> str:
     return images.get(w.build_image, "") if w.build_image else (w.image_ref or "")
 
 
-_RANK = {"crashed": 0, "unhealthy": 1, "stopped": 2, "pending": 3, "starting": 4, "running": 5, "healthy": 6}
-
-
-def _rank(state: str) -> int:
-    return _RANK.get(state, 3)
+def local_url(spec: TenantSpec, component: str) -> str | None:
+    """Where a component answers on the laptop: its first HTTP port, published on 127.0.0.1."""
+    w = spec.workloads.get(component)
+    for p in w.ports if w else ():
+        if p.http:
+            return f"http://127.0.0.1:{p.host}/"
+    return None
 
 
 def _container_state(c: Any) -> tuple[str, str]:
     """(state, health) of one container in the engine's words mapped to ours."""
-    return _state_of(c.attrs.get("State", {}), c.attrs.get("RestartCount", 0))
-
-
-def _state_of(st: dict[str, Any], restarts: int) -> tuple[str, str]:
-    health = (st.get("Health") or {}).get("Status", "")
-    if st.get("Restarting") or (st.get("Status") == "exited" and st.get("ExitCode", 0) != 0):
-        return ("crashed" if restarts >= MAX_RESTARTS or not st.get("Restarting")
-                else "starting"), health
-    if st.get("Status") in ("exited", "created", "dead"):
-        return "stopped", health
-    if health == "healthy" or (st.get("Running") and not health):
-        return ("healthy" if health else "running"), health
-    if health == "unhealthy":
-        return "unhealthy", health
-    return "starting", health
+    return state_of(c.attrs.get("State", {}), c.attrs.get("RestartCount", 0))
 
 
 def _same_text(path: Path, text: str) -> bool:
@@ -566,26 +539,6 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def summary_state(row: dict[str, Any]) -> tuple[str, str]:
-    """``_container_state`` from a list summary (``State`` and the ``Status`` text) instead of an inspect."""
-    import re
-
-    status = str(row.get("Status", ""))
-    m = re.search(r"\((healthy|unhealthy|health: starting)\)", status)
-    health = "" if m is None else ("starting" if m.group(1) == "health: starting" else m.group(1))
-    state = row.get("State", "")
-    code = re.match(r"Exited \((-?\d+)\)", status)
-    st = {"Status": state, "Running": state == "running", "Restarting": state == "restarting",
-          "ExitCode": int(code.group(1)) if code else 0, "Health": {"Status": health} if health else None}
-    return _state_of(st, int(row.get("RestartCount", 0) or 0))
-
-
-def summary_ports(row: dict[str, Any]) -> str:
-    """``_ports_of`` from a list summary."""
-    binds = sorted((f"{p.get('PrivatePort')}/{p.get('Type')}", p) for p in row.get("Ports") or [] if p.get("PublicPort"))
-    return ", ".join(f"{p.get('IP')}:{p.get('PublicPort')}->{cport}" for cport, p in binds)
 
 
 def _follow(c: Any, tail: int | str, sink: Callable[[str, str], None], since: int | None = None) -> None:
@@ -764,7 +717,7 @@ class Monitor:
 
     def _update(self, key: tuple[str, str], cs: list[Any]) -> None:
         self._note_restarts(key, cs)
-        st = min((self._state_of(c) for c in cs), key=lambda s: _rank(s[0]))
+        st = min((self._state_of(c) for c in cs), key=lambda s: rank(s[0]))
         if self._states.get(key) != st:
             old = self._states.get(key)
             self._states[key] = st

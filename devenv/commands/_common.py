@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devenv.errors import DevenvError, Problem
-from devenv.model.loader import load_cached
-from devenv.model.types import Project
+
+if TYPE_CHECKING:  # the model loads with the project, not with this module: `status` answers without it
+    from devenv.model.types import Project
 
 
 def load(strict: bool = False, quiet: bool = False) -> Project:
     """Load the project from --root/cwd (through the validated-config cache); print warnings to stderr."""
+    from devenv.model.loader import load_cached
+
     project, warnings = load_cached(strict=strict)
     if not quiet:
         for w in warnings:

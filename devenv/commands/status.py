@@ -1,17 +1,30 @@
-"""``devenv status``: one record per tenant component; ``--json`` for scripts."""
+"""``devenv status``: one record per tenant component; ``--json`` for scripts.
+
+On compose the answer is the engine's one container list read through ``devenv.containers``. What
+the list does not say (the project's name for the label filter, each component's URL, the
+configuration's warnings) comes from a small index under ``.devenv/cache/`` keyed by the same
+content fingerprint as the validated-config cache; while it holds, ``status`` loads neither YAML
+nor the model and costs ``docker ps`` plus Python's start. Any change to the configuration misses
+the index, and the full path (load, resolve, the backend) answers and writes it anew.
+"""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import json
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from devenv import layout
-from devenv.commands._common import add_tenant_arg, load, print_json, split_names
+from devenv.commands._common import add_tenant_arg, print_json, split_names
 
 if TYPE_CHECKING:
-    from devenv.backends.base import ComponentStatus
+    from devenv.model.types import Project
+
+INDEX = "status.json"
+INDEX_FORMAT = 1
+Row = dict[str, Any]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,38 +36,120 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    from devenv.backends import get_backend
+    from devenv.inputs import project_root
 
-    project = load(quiet=args.json)
-    backend = get_backend(args.backend, project, None)
-    if args.backend != "compose":  # compose's one list call says itself when the engine is away
-        backend.check()
-    rows = _with_synced(project.app.root, backend.status(split_names(args.tenant) or None))
-    if args.json:
-        print_json([dataclasses.asdict(r) for r in rows])
-        return 0
+    root = project_root()
+    tenants = split_names(args.tenant) or None
+    answer = _indexed(root, tenants) if args.backend == "compose" else None
+    if answer is None:
+        answer = _loaded(root, args.backend, tenants)
+    rows, warnings = answer
+    if not args.json:
+        for w in warnings:
+            print(f"devenv: {w}", file=sys.stderr)
+    _show(_with_synced(root, rows), args.json)
+    return 0
+
+
+def _show(rows: list[Row], as_json: bool) -> None:
+    if as_json:
+        print_json(rows)
+        return
     if not rows:
         print("no tenant is running; start one with `devenv up`")
-        return 0
+        return
     cols = ("tenant", "component", "state", "health", "url", "image")
-    table = [cols] + [tuple(str(getattr(r, c)) for c in cols) for r in rows]
+    table = [cols] + [tuple(str(r[c]) for c in cols) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
     for row in table:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
     for r in rows:
-        if r.synced:
-            print(f"{r.tenant}/{r.component} runs synced content: {r.synced}")
-    return 0
+        if r["synced"]:
+            print(f"{r['tenant']}/{r['component']} runs synced content: {r['synced']}")
 
 
-def _with_synced(root: Path, rows: list[ComponentStatus]) -> list[ComponentStatus]:
+def _indexed(root: Path, tenants: list[str] | None) -> tuple[list[Row], list[str]] | None:
+    """The answer from the engine's list and the index, or None when the index does not hold."""
+    from devenv.inputs import fingerprint
+
+    index = _read_index(root)
+    if index is None or index.get("key") != fingerprint(root, False):
+        return None
+    from devenv import dockerhttp
+    from devenv.containers import LABEL_PROJECT, status_rows
+
+    urls: dict[str, dict[str, str]] = index["urls"]
+    summaries = dockerhttp.containers([f"{LABEL_PROJECT}={index['name']}"])
+    _count_restarts(summaries)
+    return status_rows(summaries, tenants, lambda t, c: urls.get(t, {}).get(c, "")), list(index["warnings"])
+
+
+def _count_restarts(summaries: list[Row]) -> None:
+    """A restart loop's count is not in the summary: inspect only those (as the backend does)."""
+    from devenv import dockerhttp
+
+    for r in summaries:
+        if r.get("State") == "restarting":
+            info = dockerhttp.get(f"/containers/{r['Id']}/json") or {}
+            r["RestartCount"] = info.get("RestartCount", 0)
+
+
+def _read_index(root: Path) -> dict[str, Any] | None:
+    try:
+        with open(layout.cache_file(root, INDEX), "rb") as f:
+            index = json.loads(f.read(1 << 20))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(index, dict) and index.get("format") == INDEX_FORMAT and isinstance(index.get("urls"), dict)
+    return index if ok else None
+
+
+def _loaded(root: Path, backend_name: str, tenants: list[str] | None) -> tuple[list[Row], list[str]]:
+    """The full path: load the project, ask the backend, and (compose) write the index anew."""
+    import dataclasses
+
+    from devenv.backends import get_backend
+    from devenv.model.loader import load_cached
+
+    project, warnings = load_cached(root)
+    backend = get_backend(backend_name, project, None)
+    if backend_name != "compose":  # compose's one list call says itself when the engine is away
+        backend.check()
+    rows = [dataclasses.asdict(r) for r in backend.status(tenants)]
+    if backend_name == "compose":
+        _write_index(root, project, [str(w) for w in warnings])
+    return rows, [str(w) for w in warnings]
+
+
+def _write_index(root: Path, project: Project, warnings: list[str]) -> None:
+    """Store what the fast path needs; only into an existing ``.devenv/`` (``status`` creates no state
+    directory), and a failure to write is only a slower next ``status``."""
+    from devenv.backends.compose import local_url
+    from devenv.errors import DevenvError
+    from devenv.fsutil import atomic_write_json
+    from devenv.inputs import fingerprint
+    from devenv.model.resolve import resolve
+
+    if not layout.state_root(root).is_dir():
+        return
+    try:
+        urls = {t: {c: local_url(spec, c) or "" for c in spec.workloads}
+                for t in project.profiles for spec in [resolve(project, t, "local")]}
+        index = {"format": INDEX_FORMAT, "key": fingerprint(root, False), "name": project.app.name,
+                 "urls": urls, "warnings": warnings}
+        atomic_write_json(layout.ensure(root, "cache") / INDEX, index)
+    except (DevenvError, OSError):
+        return
+
+
+def _with_synced(root: Path, rows: list[Row]) -> list[Row]:
     """Mark the containers a live update synced files into (their image lags behind them). Where no
     tenant has a live record (the usual case) the live-update machinery is not even imported."""
-    tenants = {r.tenant for r in rows}
+    tenants = {r["tenant"] for r in rows}
     if not any((layout.tenant_dir(root, t) / "live.json").is_file() for t in tenants):
         return rows
     from devenv.engine.live import read_live, synced_note
 
     records = {t: read_live(root, t) for t in tenants}
-    return [dataclasses.replace(r, synced=note) if (note := synced_note(records[r.tenant].get(r.component), r.image))
-            else r for r in rows]
+    return [{**r, "synced": synced_note(records[r["tenant"]].get(r["component"]), r["image"]) or r["synced"]}
+            for r in rows]

@@ -16,7 +16,6 @@ pickle); a cache that cannot be read or written is silently skipped: it is never
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import pickle
@@ -27,49 +26,14 @@ from typing import Any
 from devenv import layout
 from devenv.errors import DevenvError, Problem
 from devenv.fsutil import read_bytes
+from devenv.inputs import MAX_INPUT
 from devenv.model.types import Project
 
 CACHE_NAME = "project.pickle"
-FORMAT = 1
-_MODEL_DIR = Path(__file__).resolve().parent
-_SCHEMA_DIR = _MODEL_DIR.parent / "schema"
-MAX_INPUT = 16 * 1024 * 1024  # past the loader's own limit: such a file is reported by the full pass
-_INPUTS = ("devenv.yaml", "devenv.local.yaml", "devenv.personal.yaml")
 
 
 def cache_path(root: Path) -> Path:
     return layout.cache_file(root, CACHE_NAME)
-
-
-def input_files(root: Path) -> list[Path]:
-    """Every file whose content the validated project depends on, in a stable order."""
-    files = [root / name for name in _INPUTS]
-    pdir = root / "profiles"
-    with contextlib.suppress(OSError):
-        files += sorted(p for p in pdir.iterdir() if p.suffix in (".yaml", ".yml"))
-    files += sorted(_SCHEMA_DIR.glob("*.json"))
-    return files
-
-
-def fingerprint(root: Path, strict: bool) -> str:
-    """The cache key: content of every input (a missing file hashes as missing), plus the code."""
-    from devenv import __version__
-
-    h = hashlib.sha256(f"{FORMAT}\0{__version__}\0{root}\0{strict}\0".encode())
-    for f in input_files(root):
-        h.update(f"\0{f.name}\0".encode())
-        try:  # bounded and non-blocking: a FIFO among the profiles must not hang every command
-            h.update(read_bytes(f, MAX_INPUT))
-        except DevenvError:
-            h.update(b"\0missing")
-    h.update(b"dockerfile-parser:%d" % _has_dockerfile_parser())  # its absence is a warning
-    for src in sorted(_MODEL_DIR.glob("*.py")):  # an edited validator (editable install) invalidates
-        try:
-            st = src.stat()
-            h.update(f"{src.name}:{st.st_mtime_ns}:{st.st_size}".encode())
-        except OSError:
-            pass
-    return h.hexdigest()
 
 
 def facts(project: Project) -> tuple[Any, ...]:
@@ -124,10 +88,3 @@ def write(root: Path, key: str, project: Project, warnings: list[Problem]) -> No
         atomic_write(path, data)
     except Exception:  # noqa: BLE001 - a cache that cannot be written is not an error
         return
-
-
-def _has_dockerfile_parser() -> bool:
-    """Whether validation's optional Dockerfile parser is installed (installing it changes the warnings)."""
-    import importlib.util
-
-    return importlib.util.find_spec("dockerfile") is not None

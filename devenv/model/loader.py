@@ -6,40 +6,20 @@ one ``ConfigError`` listing every problem; only a clean pass is parsed into the 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devenv.errors import ConfigError, DevenvError, Problem
+from devenv.errors import ConfigError, Problem
+from devenv.inputs import APP_FILE as APP_FILE
+from devenv.inputs import OVERLAY_FILES as OVERLAY_FILES
+from devenv.inputs import PROFILES_DIR as PROFILES_DIR
+from devenv.inputs import find_root as find_root
+from devenv.inputs import present
+from devenv.inputs import project_root as project_root
 from devenv.model.types import Project
 
 if TYPE_CHECKING:  # YAML, the validator and the parser load on a full pass only (see load_cached)
     from devenv.model.yamlpos import Document
-
-APP_FILE = "devenv.yaml"
-PROFILES_DIR = "profiles"
-OVERLAY_FILES = ("devenv.local.yaml", "devenv.personal.yaml")
-
-
-def find_root(start: Path | None = None) -> Path:
-    """The nearest directory at or above ``start`` (default: $DEVENV_ROOT or the cwd) that holds
-    ``devenv.yaml``."""
-    env_root = os.environ.get("DEVENV_ROOT")
-    here = Path(start or env_root or Path.cwd()).resolve()
-    for d in (here, *here.parents):
-        if _present(d / APP_FILE):  # a FIFO or directory there is reported, not walked past
-            return d
-    raise DevenvError(f"no {APP_FILE} found in {here} or any parent directory",
-                      "run devenv from your project's directory, or pass --root DIR")
-
-
-def _present(path: Path) -> bool:
-    """Something stands at ``path`` (a dangling or looping symlink too): it is read and any problem
-    reported, never skipped silently."""
-    try:
-        return path.exists() or path.is_symlink()
-    except OSError:
-        return True
 
 
 def rel(root: Path, file: Path) -> str:
@@ -59,7 +39,7 @@ def read_documents(root: Path) -> tuple[Document | None, dict[str, Document], li
     profiles: dict[str, Document] = {}
     pdir = root / PROFILES_DIR
     files = sorted(pdir.glob("*.yaml")) + sorted(pdir.glob("*.yml")) if pdir.is_dir() else []
-    if _present(pdir) and not pdir.is_dir():
+    if present(pdir) and not pdir.is_dir():
         problems.append(Problem(PROFILES_DIR, None, "", "profiles is not a directory",
                                 "make profiles/ a directory holding one <tenant>.yaml per tenant"))
     for f in files:
@@ -73,7 +53,7 @@ def read_documents(root: Path) -> tuple[Document | None, dict[str, Document], li
     overlays: list[Document] = []
     for name in OVERLAY_FILES:
         f = root / name
-        if _present(f):
+        if present(f):
             doc, p = load_yaml(f, name)
             problems += p
             if doc is not None:
@@ -98,18 +78,15 @@ def load_project(root: Path | None = None, strict: bool = False) -> tuple[Projec
     return Project(app=app, profiles=profiles, overlay=overlay), problems
 
 
-def project_root(root: Path | None = None) -> Path:
-    return find_root(root) if root is None or not _present(Path(root) / APP_FILE) else Path(root).resolve()
-
-
 def load_cached(root: Path | None = None, strict: bool = False) -> tuple[Project, list[Problem]]:
     """``load_project``, answered from ``.devenv/cache/`` while no input changed (``cache.py``):
     what every command but ``validate`` loads with. The full pass still runs on any change and
     always when the configuration has errors, so every problem is reported as before."""
+    from devenv.inputs import fingerprint
     from devenv.model import cache
 
     root = project_root(root)
-    key = cache.fingerprint(root, strict)
+    key = fingerprint(root, strict)
     hit = cache.read(root, key)
     if hit is not None:
         return hit

@@ -19,15 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+from devenv.containers import LABEL_COMPONENT as LABEL_COMPONENT
+from devenv.containers import LABEL_MANAGED as LABEL_MANAGED
+from devenv.containers import LABEL_PROJECT as LABEL_PROJECT
+from devenv.containers import LABEL_TENANT as LABEL_TENANT
+
 Env = Literal["local", "prod"]
 Role = Literal["app", "service"]
 WatchAction = Literal["sync", "sync+restart", "sync+exec", "rebuild"]
 
-# Labels devenv puts on every object it creates; teardown only ever touches objects carrying them.
-LABEL_PROJECT = "dev.devenv.project"
-LABEL_TENANT = "dev.devenv.tenant"
-LABEL_COMPONENT = "dev.devenv.component"
-LABEL_MANAGED = "dev.devenv.managed"
+# Labels devenv puts on every object it creates (teardown only ever touches objects carrying them)
+# are declared with the reading of container summaries, below the model; re-exported here.
 
 
 class SyncFile(NamedTuple):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -115,7 +116,7 @@ def test_output_into_an_unwritable_directory_names_it(project: Project, tmp_path
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     def refuse(*a: object, **k: object) -> None:
         raise PermissionError(13, "Permission denied")
-    monkeypatch.setattr(fsutil.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
     code, _, err = run(capsys, "render", "-t", "acme", "-o", str(tmp_path / "x.yaml"))
     assert code == 1 and f"cannot write {tmp_path}" in err and "chmod" in err
 

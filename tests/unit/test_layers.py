@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2] / "devenv"
 VOCABULARY = {"devenv.build.dockerignore": 2}
 LEVELS = {
-    "errors": 0, "fsutil": 0.5, "proc": 1, "netutil": 1, "dockerclient": 1, "schema": 1, "events": 1, "walk": 1,
+    "errors": 0, "fsutil": 0.5, "proc": 1, "netutil": 1, "dockerclient": 1, "schema": 1, "events": 1, "walk": 1, "containers": 1, "inputs": 1,
     "layout": 1, "lock": 3, "dockerhttp": 2, "model": 2, "secrets": 3, "render": 3, "importer": 3,
     "build": 4, "watch": 4, "backends": 4, "adopt": 4,
     "engine": 5, "data": 5, "commands": 6, "cli": 7,

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from devenv.backends.compose import ComposeBackend, summary_ports, summary_state
+from devenv.backends.compose import ComposeBackend
 from devenv.cli import chosen_command
+from devenv.containers import summary_ports, summary_state
 from devenv.model import load_project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,3 +68,85 @@ def test_the_cli_imports_only_the_command_it_runs() -> None:
             "print(sorted(m for m in sys.modules if m.startswith('devenv.commands.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['devenv.commands._common', 'devenv.commands.status']"
+
+
+# --- the index: `status` without loading the model ---------------------------------------------------
+
+def _summaries(web_port: int) -> list[dict[str, Any]]:
+    lab = {"dev.devenv.project": "shop", "dev.devenv.tenant": "acme"}
+    return [{"Id": "1", "State": "running", "Status": "Up 1 minute (healthy)", "Image": "devenv/shop-web:x",
+             "Labels": {**lab, "dev.devenv.component": "web"},
+             "Ports": [{"IP": "127.0.0.1", "PrivatePort": 8000, "PublicPort": web_port, "Type": "tcp"}]},
+            {"Id": "2", "State": "exited", "Status": "Exited (3) 1 minute ago", "Image": "devenv/shop-worker:x",
+             "Labels": {**lab, "dev.devenv.component": "worker"}, "Ports": []},
+            {"Id": "3", "State": "running", "Status": "Up 1 minute", "Image": "devenv/shop-web:x",
+             "Labels": {**lab, "dev.devenv.tenant": "globex", "dev.devenv.component": "web"}, "Ports": []}]
+
+
+def _status(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, Any]]:
+    import json
+
+    from devenv import cli
+
+    assert cli.main(["status", "--json", *args]) == 0
+    return list(json.loads(capsys.readouterr().out))
+
+
+def test_the_index_answers_as_the_full_path_does(sample: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """First call: full path (load + backend), which writes the index; second call: the index, with
+    the model never consulted. Both print the same records, tenant filter included."""
+    from devenv import layout
+
+    monkeypatch.setattr("devenv.dockerhttp.containers", lambda labels, all=True: _summaries(18000))
+    layout.ensure(sample)
+    full = _status(capsys)
+    assert layout.cache_file(sample, "status.json").is_file()
+    monkeypatch.setattr("devenv.model.loader.load_cached", lambda *a, **k: pytest.fail("the index must answer"))
+    assert _status(capsys) == full
+    assert [r["component"] for r in _status(capsys, "--tenant", "globex")] == ["web"]
+    assert [(r["component"], r["state"], r["url"] != "") for r in full if r["tenant"] == "acme"] == [
+        ("web", "healthy", True), ("worker", "crashed", False)]
+
+
+def test_an_edited_profile_misses_the_index(sample: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The index is keyed by the configuration's content: a new port base shows at once."""
+    from devenv import layout
+
+    monkeypatch.setattr("devenv.dockerhttp.containers", lambda labels, all=True: _summaries(18000))
+    layout.ensure(sample)
+    before = {r["component"]: r["url"] for r in _status(capsys, "-t", "acme")}
+    app = sample / "devenv.yaml"
+    app.write_text(app.read_text().replace("port_base: 18000", "port_base: 23000"))
+    after = {r["component"]: r["url"] for r in _status(capsys, "-t", "acme")}
+    assert before["web"] != after["web"] and after["web"].startswith("http://127.0.0.1:230")
+
+
+def test_status_writes_no_state_directory(sample: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from devenv import layout
+
+    monkeypatch.setattr("devenv.dockerhttp.containers", lambda labels, all=True: [])
+    assert _status(capsys) == []
+    assert not layout.state_root(sample).exists()
+
+
+def test_the_fast_path_imports_no_model(sample: Path) -> None:
+    """What makes ``status`` instant: on an index hit neither YAML, the validator nor the model's
+    dataclasses load (checked in a fresh interpreter, with the engine's list call stubbed)."""
+    import subprocess
+    import sys
+
+    from devenv import layout
+
+    layout.ensure(sample)
+    code = ("import json, sys\nimport devenv.dockerhttp as d\nd.containers = lambda labels, all=True: []\n"
+            "from devenv import cli\nassert cli.main(['status', '--json']) == 0\n"
+            "assert cli.main(['status', '--json']) == 0\n"
+            "[sys.modules.pop(m) for m in list(sys.modules) if m.startswith(('devenv.model', 'yaml'))]\n"
+            "assert cli.main(['status', '--json']) == 0\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('devenv.model', 'yaml', 'jsonschema')))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=sample, capture_output=True, text=True, check=True).stdout
+    loaded = out.strip().splitlines()[-1]
+    assert "devenv.model.types" not in loaded and '"yaml"' not in loaded, loaded
