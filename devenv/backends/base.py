@@ -61,9 +61,6 @@ class Backend(ABC):
     #: Why this backend cannot snapshot, restore or load tenant data, in the user's words ("" = it can;
     #: ``devenv.data`` then drives it). Declared here so commands never probe the backend's type.
     data_unsupported: str = ""
-    #: Why this backend cannot stream a SQL dump into a tenant's database (``devenv data load``, a
-    #: profile's SQL seed), or "" when it can; snapshot and restore may still work (``data_unsupported``).
-    data_load_unsupported: str = ""
     #: True when ``up(wait=False)`` then ``wait_healthy`` is how this backend waits: the engine then
     #: applies the saves made meanwhile as soon as the containers run, before the health wait.
     waits_apart: bool = False

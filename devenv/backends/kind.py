@@ -123,8 +123,6 @@ class KindBackend(Backend):
     """Tenants as namespaces of the kind cluster ``devenv-<app>``."""
 
     name = "kind"
-    data_load_unsupported = ("the kind backend cannot load SQL dumps yet (`devenv data load`, a profile's SQL "
-                             "seed); snapshot, restore and command seeds work on kind")
 
     def __init__(self, project: Project, emit: Emit | None = None, runner: Runner = default_runner,
                  context: str | None = None, cluster_name: str | None = None) -> None:

@@ -285,6 +285,27 @@ class ComposeData:
         self.write_volume(spec.name, image, v.name, snap.path / entry.file)
         self.say(f"{v.key}: {human(entry.bytes)} restored in {time.perf_counter() - t0:.1f} s")
 
+    # -- running a command with a file on its stdin (devenv data load) ----------------------------------
+    def _running_container(self, tenant: str, component: str) -> Any:
+        running = self.backend.containers(tenant, component, all=False)
+        if not running:
+            raise DevenvError(f"{tenant}/{component} is not running", f"start it: `devenv up --tenant {tenant}`")
+        return running[0]
+
+    def service_env(self, tenant: str, component: str, names: Iterable[str]) -> dict[str, str]:
+        """``names`` from the running container's environment (absent ones left out)."""
+        env = self._running_container(tenant, component).attrs.get("Config", {}).get("Env", [])
+        pairs = dict(e.split("=", 1) for e in env if "=" in e)
+        return {n: pairs[n] for n in names if n in pairs}
+
+    def exec_stdin(self, tenant: str, component: str, cmd: list[str], env: dict[str, str], src: Path,
+                   tick: Callable[[int], None]) -> tuple[int, str]:
+        """Run ``cmd`` in the component's container with ``src`` on stdin (the engine's exec API)."""
+        from devenv.data.load import exec_with_stdin
+
+        cid = self._running_container(tenant, component).id
+        return exec_with_stdin(self.client, cid, cmd, env, src, tick)
+
     def list(self, tenant: str | None = None) -> list[store.Snapshot]:
         return store.list_snapshots(self.root, tenant)
 

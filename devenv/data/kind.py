@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -362,6 +362,32 @@ class KindData:
         self.backend.kubectl("annotate", "pvc", v.key, "-n", spec.namespace, f"{ANNOTATION_DATA_ID}={data_id}",
                              "--overwrite")
         self.say(f"{v.key}: {human(entry.bytes)} restored in {time.perf_counter() - t0:.1f} s")
+
+    # -- running a command with a file on its stdin (devenv data load) --------------------------------
+    def service_env(self, tenant: str, component: str, names: Iterable[str]) -> dict[str, str]:
+        """``names`` from the environment of the component's running container, read by ``kubectl
+        exec`` (the values may come from Secrets the Deployment only references)."""
+        wanted = [n for n in names if n.isidentifier()]
+        script = "; ".join(f'echo "{n}=${n}"' for n in wanted)
+        res = self.backend.kubectl("exec", f"deployment/{component}", "-n", self._namespace(tenant), "-c", component,
+                                   "--", "sh", "-c", script, check=False)
+        if res.code != 0:
+            raise DevenvError(f"{tenant}/{component} is not running on kind: {res.stderr.strip()}",
+                              f"start it: `devenv up --backend kind --tenant {tenant}`")
+        pairs = dict(line.split("=", 1) for line in res.stdout.splitlines() if "=" in line)
+        return {n: v for n, v in pairs.items() if n in wanted and v}
+
+    def exec_stdin(self, tenant: str, component: str, cmd: list[str], env: dict[str, str], src: Path,
+                   tick: Callable[[int], None]) -> tuple[int, str]:
+        """Run ``cmd`` in the component's pod with ``src`` streamed as bytes to its stdin (``kubectl
+        exec -i``, ``env`` set by ``env K=V``). kubectl reports no progress, so ``tick`` hears the
+        whole size once it is done."""
+        ns = self._namespace(tenant)
+        argv = ["exec", "-i", f"deployment/{component}", "-n", ns, "-c", component, "--", "env",
+                *(f"{k}={v}" for k, v in env.items()), *cmd]
+        res = self.backend.kubectl_binary(*argv, stdin=src, check=False)
+        tick(src.stat().st_size)
+        return res.code, res.stdout + res.stderr
 
     def list(self, tenant: str | None = None) -> list[store.Snapshot]:
         return store.list_snapshots(self.root, tenant)

@@ -51,8 +51,9 @@ def dump_format(path: Path) -> str:
     return "plain"
 
 
-def postgres_component(data: Any, tenant: str, component: str | None) -> tuple[Any, str, str]:
-    """The running Postgres container of the tenant and its superuser and database."""
+def postgres_component(data: Any, tenant: str, component: str | None) -> tuple[str, str, str]:
+    """The tenant's running Postgres component and its superuser and database (from the
+    container's ``POSTGRES_USER``/``POSTGRES_DB``, which the driver reads: ``service_env``)."""
     spec = data.spec(tenant)
     if component is None:
         candidates = [w.name for w in spec.workloads.values()
@@ -63,34 +64,30 @@ def postgres_component(data: Any, tenant: str, component: str | None) -> tuple[A
     elif component not in spec.workloads:
         raise DevenvError(f"tenant {tenant} has no component {component!r}",
                           f"its components: {', '.join(spec.workloads)}")
-    running = data.backend.containers(tenant, component, all=False)
-    if not running:
-        raise DevenvError(f"{tenant}/{component} is not running", f"start it: `devenv up --tenant {tenant}`")
-    env = dict(e.split("=", 1) for e in running[0].attrs.get("Config", {}).get("Env", []) if "=" in e)
+    env = data.service_env(tenant, component, ("POSTGRES_USER", "POSTGRES_DB"))
     user = env.get("POSTGRES_USER") or "postgres"
-    return running[0], user, env.get("POSTGRES_DB") or user
+    return component, user, env.get("POSTGRES_DB") or user
 
 
 def load_dump(data: Any, tenant: str, file: str, mask_file: str | None = None, component: str | None = None,
               clean: bool = False) -> dict[str, Any]:
-    """Load ``file`` into the tenant's database; return what was done (for --json and the tests)."""
-    if data.backend.data_load_unsupported:
-        raise DevenvError(data.backend.data_load_unsupported, "load it on the compose backend (the default)")
+    """Load ``file`` into the tenant's database; return what was done (for --json and the tests).
+    ``data`` is a backend's driver: it reads the container's env and runs the pipeline with the
+    file on stdin (``service_env``, ``exec_stdin``)."""
     path = Path(file)
     if not path.is_file():
         raise DevenvError(f"no dump file at {file}", "give the path of a pg_dump output (plain or -Fc)")
     rules = parse_rules(Path(mask_file)) if mask_file else []
-    container, user, db = postgres_component(data, tenant, component)
+    comp, user, db = postgres_component(data, tenant, component)
     fmt = dump_format(path)
     env = {"DEVENV_DECODE": DECODERS[fmt], "DEVENV_MASK_SQL": mask_sql(rules) if rules else "",
            "DEVENV_PRE_SQL": CLEAN_SQL if clean else "", "DEVENV_PG_USER": user, "DEVENV_PG_DB": db,
            "PGOPTIONS": "-c client_min_messages=warning"}
     size = path.stat().st_size
-    data.say(f"loading {path.name} ({fmt}, {_mb(size)}) into {tenant}/{container.labels.get('dev.devenv.component')}"
+    data.say(f"loading {path.name} ({fmt}, {_mb(size)}) into {tenant}/{comp}"
              f" database {db}" + (f", masking {len(rules)} column(s) inside it" if rules else ""))
     t0 = time.perf_counter()
-    code, output = exec_with_stdin(data.client, container.id, ["sh", "-c", SCRIPT], env, path,
-                                   progress(data.say, path.name, size))
+    code, output = data.exec_stdin(tenant, comp, ["sh", "-c", SCRIPT], env, path, progress(data.say, path.name, size))
     if code != 0:
         raise DevenvError(f"the load into {tenant} failed (exit {code}); nothing was committed:\n    "
                           + "\n    ".join(output.strip().splitlines()[-12:] or ["(no output)"]),

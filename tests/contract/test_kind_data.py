@@ -330,16 +330,53 @@ def test_a_failed_copy_in_scales_everything_back_and_says_restore_again(project:
     assert not fake.find("kubectl", "annotate")
 
 
-# -- the contract ------------------------------------------------------------------------------------
+# -- load (and SQL seeds, which load the same way) --------------------------------------------------
 
-def test_kind_declares_data_but_not_loads(project: Project, sample: Path) -> None:
+def test_load_streams_the_dump_into_psql_in_the_tenants_postgres_pod(project: Project, sample: Path) -> None:
+    from devenv.data.load import SCRIPT
+
+    fake = cluster(FakeRunner())
+    fake.on("kubectl", "exec", "deployment/postgres", "sh", "-c", stdout="POSTGRES_USER=shop\nPOSTGRES_DB=shopdb\n")
+    dump = b"COPY public.t (b) FROM stdin;\n\\x00ff\xe9\n\\.\n"  # not UTF-8
+    (sample / "dump.sql").write_bytes(dump)
+    (sample / "mask.yaml").write_text("users.email: fake\n")
+    got = load_dump(data(project, fake), "acme", str(sample / "dump.sql"), mask_file=str(sample / "mask.yaml"))
+    assert got["format"] == "plain" and got["masked"] == ["public.users.email:fake"]
+    env_read, load = kubectl_calls(fake)
+    assert env_read == ("exec", "deployment/postgres", "-n", NS, "-c", "postgres", "--", "sh", "-c",
+                        'echo "POSTGRES_USER=$POSTGRES_USER"; echo "POSTGRES_DB=$POSTGRES_DB"')
+    assert load[:8] == ("exec", "-i", "deployment/postgres", "-n", NS, "-c", "postgres", "--")
+    assert load[-3:] == ("sh", "-c", SCRIPT)
+    env = dict(a.split("=", 1) for a in load[9:-3])
+    assert load[8] == "env" and (env["DEVENV_PG_USER"], env["DEVENV_PG_DB"], env["DEVENV_DECODE"]) == ("shop", "shopdb", "cat")
+    assert "UPDATE" in env["DEVENV_MASK_SQL"] and '"email"' in env["DEVENV_MASK_SQL"]
+    [call] = fake.find("kubectl", "exec", "-i", "deployment/postgres")
+    assert call.stdin == dump
+    assert store.read_state(sample, "acme")["loaded"] == "dump.sql"
+
+
+def test_a_failed_load_on_kind_says_nothing_was_committed(project: Project, sample: Path) -> None:
+    fake = cluster(FakeRunner())
+    fake.on("kubectl", "exec", "-i", "deployment/postgres", code=3,
+            stderr='ERROR:  column "missing" of relation "users" does not exist')
+    (sample / "dump.sql").write_text("SELECT 1;\n")
+    with pytest.raises(DevenvError) as err:
+        load_dump(data(project, fake), "acme", str(sample / "dump.sql"))
+    assert "nothing was committed" in err.value.message and 'column "missing"' in err.value.message
+    assert "loaded" not in store.read_state(sample, "acme")
+
+
+def test_load_into_a_postgres_that_does_not_run_is_refused(project: Project, sample: Path) -> None:
+    fake = cluster(FakeRunner())
+    fake.on("kubectl", "exec", "deployment/postgres", code=1, stderr="error: unable to upgrade connection: pod not ready")
+    (sample / "dump.sql").write_text("SELECT 1;\n")
+    with pytest.raises(DevenvError, match="not running on kind") as err:
+        load_dump(data(project, fake), "acme", str(sample / "dump.sql"))
+    assert "--backend kind" in err.value.hint
+    assert not fake.find("kubectl", "exec", "-i")
+
+
+def test_kind_declares_data_through_the_contract() -> None:
     from devenv.backends.base import Backend
 
-    assert Backend.data_unsupported == Backend.data_load_unsupported == ""
-    assert KindBackend.data_unsupported == ""
-    assert "cannot load SQL dumps" in KindBackend.data_load_unsupported
-    fake = FakeRunner()
-    (sample / "dump.sql").write_text("SELECT 1;\n")
-    with pytest.raises(DevenvError, match="cannot load SQL dumps") as err:
-        load_dump(data(project, fake), "acme", str(sample / "dump.sql"))
-    assert "compose" in err.value.hint and fake.calls == []
+    assert Backend.data_unsupported == KindBackend.data_unsupported == ""
