@@ -11,6 +11,7 @@ in ``tests/integration/test_render_tools.py`` (it needs the Compose CLI).
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import warnings
 from collections.abc import Callable
@@ -40,7 +41,11 @@ class GoldenRewritten(UserWarning):
     """UPDATE_GOLDEN=1 changed a golden file (the warning carries the diff)."""
 
 
+@functools.lru_cache(maxsize=64)
 def valid_manifests(text: str) -> None:
+    """The same text is valid or not the same way every time: checked once per process (a refused
+    text raises, and is not cached). bench/mutation.py forks a run per mutant from a process that
+    checked every golden render already, so an unchanged render costs no second validation."""
     for doc in yaml.safe_load_all(text):
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
 
