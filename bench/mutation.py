@@ -59,7 +59,7 @@ GROUPS = (
            "tests/unit/test_coalesce.py", "tests/unit/test_live_update.py", "tests/unit/test_mutation_survivors.py"),
           "test_ten_thousand_files_are_fast"),
     Group("build", ("devenv/build/digest.py", "devenv/build/graph.py"),
-          ("tests/unit/test_digest.py", "tests/unit/test_graph.py")),
+          ("tests/unit/test_digest.py", "tests/unit/test_graph.py", "tests/unit/test_build_tags.py")),
     Group("secrets", ("devenv/secrets.py",),
           ("tests/unit/test_secrets.py", "tests/unit/test_secrets_files.py", "tests/unit/test_mutation_survivors.py")),
 )
