@@ -380,3 +380,46 @@ def test_kind_declares_data_through_the_contract() -> None:
     from devenv.backends.base import Backend
 
     assert Backend.data_unsupported == KindBackend.data_unsupported == ""
+
+
+# -- up on kind: a seed on the first start -----------------------------------------------------------
+
+def seeded_project(sample: Path) -> Project:
+    from devenv.model import load_project
+
+    (sample / "seeds").mkdir()
+    (sample / "seeds" / "acme.sql").write_bytes(b"INSERT INTO t VALUES ('\xc3\xa9');\n")
+    with (sample / "profiles" / "acme.yaml").open("a") as f:
+        f.write("seed: seeds/acme.sql\n")
+    return load_project(sample)[0]
+
+
+def kind_up(project: Project, fake: FakeRunner) -> Any:
+    """What ``prepare_up`` sees of an engine: its backend, project, data driver and subscribers."""
+    from types import SimpleNamespace
+
+    subscribers: list[Any] = []
+    return SimpleNamespace(backend=KindBackend(project, runner=fake), project=project, data=None,
+                           subscribe=subscribers.append, subscribers=subscribers)
+
+
+@pytest.mark.parametrize(("claims", "seeds"), [([], True), (["pgdata", "redisdata"], False)])
+def test_up_on_kind_seeds_only_a_tenant_without_claims(sample: Path, claims: list[str], seeds: bool) -> None:
+    import argparse
+
+    from devenv.commands.data import Seeder, prepare_up, run_seed
+
+    project = seeded_project(sample)
+    fake = cluster(FakeRunner())
+    fake.on("kubectl", "get", "pvc", "-n", NS, stdout=json.dumps({"items": [claim(c) for c in claims]}))
+    engine = kind_up(project, fake)
+    prepare_up(engine, argparse.Namespace(data=None, detach=False, backend="kind"), ["acme"])
+    assert isinstance(engine.data, KindData)  # the TUI's snapshot/restore keys work on kind
+    seeders = [s for s in engine.subscribers if isinstance(s, Seeder)]
+    assert [s.pending for s in seeders] == ([{"acme"}] if seeds else [])
+    if seeds:  # what the seeder then runs once acme is up: the SQL file through kubectl exec -i
+        assert run_seed(seeders[0].data, "acme") == "seeds/acme.sql"
+        [load] = fake.find("kubectl", "exec", "-i", "deployment/postgres", "-n", NS)
+        assert load.stdin == (sample / "seeds" / "acme.sql").read_bytes()
+        assert store.read_state(sample, "acme")["seeded"] == "seeds/acme.sql"
+    assert not any("globex" in a for c in fake.calls for a in c.argv)

@@ -7,7 +7,8 @@
 # What it proves, that the contract tests cannot: the cluster really comes up from the rendered
 # config, images reach the nodes, each tenant answers on its 127.0.0.1 URL, pods land on nodes whose
 # labels match the tenant's node selector, NetworkPolicy keeps tenants apart, and teardown is scoped
-# to one tenant and to namespaces devenv labelled.
+# to one tenant and to namespaces devenv labelled, and a tenant's data snapshot and restore through
+# helper pods (docs/data.md "On kind") leaves the other tenant's data alone.
 # Where kind is absent it prints "SKIP: kind not found" and exits 0.
 set -euo pipefail
 
@@ -97,6 +98,22 @@ else
   fi
   echo "ok cross-namespace traffic is blocked"
 fi
+
+step "data: snapshot acme, change it, restore it; globex keeps its own changes"
+pg() { k exec -n "$1" deploy/postgres -c postgres -- psql -X -qtA -v ON_ERROR_STOP=1 -U shop -d shop -c "$2"; }
+pg tenant-acme "CREATE TABLE e2e(n int); INSERT INTO e2e VALUES (1), (2), (3);" || fail "psql in acme"
+pg tenant-globex "CREATE TABLE e2e(n int); INSERT INTO e2e VALUES (7);" || fail "psql in globex"
+devenv data snapshot --backend kind --tenant acme e2e || fail "devenv data snapshot --backend kind"
+devenv data list --json | "$PY" -c 'import json, sys; assert any(s["backend"] == "kind" and s["name"] == "e2e" for s in json.load(sys.stdin))' \
+  || fail "data list --json does not show acme's kind snapshot"
+pg tenant-acme "DROP TABLE e2e;"
+pg tenant-globex "INSERT INTO e2e VALUES (8);"
+devenv data restore --backend kind --tenant acme e2e --yes || fail "devenv data restore --backend kind"
+[ "$(pg tenant-acme 'SELECT count(*) FROM e2e')" = 3 ] || fail "acme's rows did not come back"
+[ "$(pg tenant-globex 'SELECT count(*) FROM e2e')" = 2 ] || fail "globex's data changed"
+[ -z "$(k get pods -A -l dev.devenv.data-helper -o name)" ] || fail "a data helper pod was left behind"
+devenv data rm --tenant acme e2e
+echo "ok acme restored, globex untouched"
 
 step "down refuses a namespace devenv did not create"
 k create namespace tenant-initech
