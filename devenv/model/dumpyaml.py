@@ -18,6 +18,7 @@ Merge keys (``<<: *anchor``) are applied as YAML 1.1 says: explicit keys win.
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 from pathlib import Path
@@ -80,7 +81,8 @@ class _Limits:
         self.left = budget
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.loader = yaml.SafeLoader("")
-        self.first_chars = {k for k in self.loader.yaml_implicit_resolvers if k}
+        self.first_chars = frozenset(k for k in self.loader.yaml_implicit_resolvers if k)
+        self.plain: dict[str, Any] = {}  # plain scalar text -> its value (a dump repeats its values)
 
     def fail(self, line: int, message: str, hint: str) -> DevenvError:
         return DevenvError(f"{self.source}:{line}: {message}", hint)
@@ -88,6 +90,19 @@ class _Limits:
     def overspent(self, line: int) -> DevenvError:
         return self.fail(line, "the YAML expands to too many values (aliases, *name, repeat whole subtrees)",
                          "this is not a Kubernetes dump; save one with `kubectl get ... -o yaml`")
+
+    def too_deep(self, line: int) -> DevenvError:
+        return self.fail(line, f"the YAML nests deeper than {MAX_DEPTH} levels",
+                         "this is not a Kubernetes dump; save one with `kubectl get ... -o yaml`")
+
+    def plain_value(self, ev: Any) -> Any:
+        """An untagged plain scalar that may be a number, boolean, null or date: resolved and
+        constructed once per distinct text (the values are immutable, so sharing them is safe;
+        the memo holds only texts of the dump, so it is bounded by its size)."""
+        value = self.plain.get(ev.value, _MISSING)
+        if value is _MISSING:
+            value = self.plain[ev.value] = self.scalar(ev)
+        return value
 
     def scalar(self, ev: Any) -> Any:
         """Quoted and block scalars are strings, and so is a plain one whose first character no
@@ -119,44 +134,51 @@ class _Limits:
                         target[k] = v
                         target.key_lines[k] = line_of(m, k) or line
 
+    def key(self, value: Any, line: int) -> Any:
+        if isinstance(value, dict | list) or value is None:
+            raise self.fail(line, "mapping keys must be plain strings", "quote the key")
+        return value if value == "<<" else str(value)
 
-_SCALAR, _ALIAS, _MAP, _SEQ, _MAP_END, _SEQ_END = range(6)
+    def duplicate(self, into: YMap, key: str, line: int) -> DevenvError:
+        return self.fail(line, f"duplicate key '{key}' (first at line {into.key_lines[key]})",
+                         "a dump written by kubectl never repeats a key; keep one of the two")
+
+
+_MISSING = object()
+_NO_KEY = object()
+_SCALAR, _ALIAS, _MAP, _SEQ, _END, _STOP = range(6)
 _KINDS = {yaml.ScalarEvent: _SCALAR, yaml.AliasEvent: _ALIAS, yaml.MappingStartEvent: _MAP,
-          yaml.SequenceStartEvent: _SEQ, yaml.MappingEndEvent: _MAP_END, yaml.SequenceEndEvent: _SEQ_END}
+          yaml.SequenceStartEvent: _SEQ, yaml.MappingEndEvent: _END, yaml.SequenceEndEvent: _END,
+          yaml.StreamEndEvent: _STOP}
 
 
-def _build(events: Any, lim: _Limits) -> list[Any]:
-    """Plain data from parser events. A frame is ``[container, size, key, key_line, merges, anchor]``
-    (``key`` is ``_NO_KEY`` while a mapping waits for one). Kept as one loop over local names
-    because this is the hot path of a 10 MB dump."""
+def _build(parser: Any, lim: _Limits) -> list[Any]:
+    """Plain data from the parser's events. A frame is ``[container, size, key, key_line, merges,
+    anchor]`` (``key`` is ``_NO_KEY`` while a mapping waits for one); ``top`` is the innermost.
+    Kept as one loop over local names, scalars first (most events are), because this is the hot
+    path of a 50 MB dump: ``lim.left`` lives in a local and is written back at the end."""
     docs: list[Any] = []
     stack: list[list[Any]] = []
-    anchors = lim.anchors
-    kinds = _KINDS
-    no_key = _NO_KEY
-    for ev in events:
+    top: list[Any] | None = None
+    anchors, first_chars, plain_value = lim.anchors, lim.first_chars, lim.plain_value
+    kinds, no_key, ylist = _KINDS, _NO_KEY, YList
+    next_event = parser.get_event
+    left = lim.left
+    while True:
+        ev = next_event()
         kind = kinds.get(type(ev))
-        if kind is None:
-            continue
-        line = ev.start_mark.line + 1
         if kind == _SCALAR:
-            lim.left -= 1
-            value, size = lim.scalar(ev), 1
+            left -= 1
+            size = 1
+            line = ev.start_mark.line + 1
+            value = ev.value
+            if ev.tag is not None:
+                value = lim.scalar(ev)
+            elif not ev.style and (not value or value[0] in first_chars):
+                value = plain_value(ev)
             if ev.anchor:
                 anchors[ev.anchor] = (value, 1)
-        elif kind == _ALIAS:
-            if ev.anchor not in anchors:
-                raise lim.fail(line, f"alias *{ev.anchor} names no anchor defined before it", "define &name first")
-            value, size = anchors[ev.anchor]
-            lim.left -= size
-        elif kind in (_MAP, _SEQ):
-            if len(stack) >= MAX_DEPTH:
-                raise lim.fail(line, f"the YAML nests deeper than {MAX_DEPTH} levels",
-                               "this is not a Kubernetes dump; save one with `kubectl get ... -o yaml`")
-            lim.left -= 1
-            stack.append([YMap(line) if kind == _MAP else YList(line), 1, no_key, 0, None, ev.anchor])
-            continue
-        else:
+        elif kind == _END:
             frame = stack.pop()
             value, size = frame[0], frame[1]
             line = value.line
@@ -164,49 +186,72 @@ def _build(events: Any, lim: _Limits) -> list[Any]:
                 lim.merge(value, frame[4], line)
             if frame[5]:
                 anchors[frame[5]] = (value, size)
-        if lim.left < 0:
+            top = stack[-1] if stack else None
+        elif kind in (_MAP, _SEQ):
+            line = ev.start_mark.line + 1
+            if len(stack) >= MAX_DEPTH:
+                raise lim.too_deep(line)
+            left -= 1
+            top = [YMap(line) if kind == _MAP else ylist(line), 1, no_key, 0, None, ev.anchor]
+            stack.append(top)
+            continue
+        elif kind == _ALIAS:
+            line = ev.start_mark.line + 1
+            if ev.anchor not in anchors:
+                raise lim.fail(line, f"alias *{ev.anchor} names no anchor defined before it", "define &name first")
+            value, size = anchors[ev.anchor]
+            left -= size
+        elif kind == _STOP:
+            break
+        else:
+            continue
+        if left < 0:
             raise lim.overspent(line)
-        if not stack:
+        if top is None:
             docs.append(value)
             continue
-        top = stack[-1]
         top[1] += size
         into = top[0]
-        if type(into) is YList:
+        if type(into) is ylist:
             into.append(value)
             into.item_lines.append(line)
         elif top[2] is no_key:
-            if isinstance(value, dict | list) or value is None:
-                raise lim.fail(line, "mapping keys must be plain strings", "quote the key")
-            top[2], top[3] = value if value == "<<" else str(value), line
+            top[2] = lim.key(value, line)
+            top[3] = line
         else:
             key = top[2]
             top[2] = no_key
             if key == "<<":
                 top[4] = [*(top[4] or []), value]
             elif key in into:
-                raise lim.fail(top[3], f"duplicate key '{key}' (first at line {into.key_lines[key]})",
-                               "a dump written by kubectl never repeats a key; keep one of the two")
+                raise lim.duplicate(into, key, top[3])
             else:
                 into[key] = value
                 into.key_lines[key] = top[3]
+    lim.left = left
     return docs
-
-
-_NO_KEY = object()
 
 
 def load_stream(text: str, source: str) -> list[Any]:
     """Every document of ``text`` as plain data (``YMap``/``YList``/scalars), or a ``DevenvError``
-    naming ``source``, the line and the fix."""
+    naming ``source``, the line and the fix. The garbage collector is paused while the values are
+    built: they hold no cycles (an alias names only a finished anchor), and its passes over a
+    growing heap of a few million containers cost more than the parse."""
+    parser = EVENT_LOADER(text)
+    paused = gc.isenabled()
+    gc.disable()
     try:
-        return _build(yaml.parse(text, Loader=EVENT_LOADER), _Limits(source, node_budget(text)))
+        return _build(parser, _Limits(source, node_budget(text)))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         where = f":{mark.line + 1}" if mark else ""
         raise DevenvError(f"{source}{where}: not valid YAML: {problem}",
                           "save it with `kubectl get ... -o yaml > dump.yaml`") from None
+    finally:
+        if paused:
+            gc.enable()
+        parser.dispose()
 
 
 def read_text_bounded(path: Path, what: str = "dump") -> str:
