@@ -1,8 +1,13 @@
-"""How fast ``devenv import`` reads a namespace dump: MB/s of ``importer.parse_dump`` (limits,
-positions, type checks, Secret sanitising) on a YAML dump and on the same dump as JSON, against
-PyYAML's ``safe_load_all`` (the reader import used before) measured in the same run.
+"""How fast ``devenv import`` reads a namespace dump: MB/s of ``importer.parse_dump`` as import
+calls it (limits, type checks, Secret sanitising; lines looked up again only for an error) on a
+YAML dump and on the same dump as JSON, and of the positioned read (``positions=True``, what
+``init --from-k8s`` uses for its notes), against PyYAML's ``safe_load_all`` (the reader import
+used before) and against iterating libyaml's events with nothing done (the floor of any reader
+built on PyYAML's event API), all measured in the same run. Each figure is the best of 3, in
+wall time and in CPU time (``process_time``: on a shared machine the wall figure measures the
+neighbours too).
 
-    .venv/bin/python bench/import_dump.py [MB]        # default 4 MB
+    .venv/bin/python bench/import_dump.py [MB ...]    # default 4 MB; e.g. 1 10 50
 
 The dump repeats the test fixture's objects with unique names, so it has the shape of a real
 ``kubectl get -o yaml`` List (block style, managedFields, Secrets, Pods)."""
@@ -40,27 +45,45 @@ def dump_of(megabytes: float) -> tuple[str, str]:
     return yaml.safe_dump(doc, sort_keys=False), json.dumps(doc, indent=4)
 
 
-def rate(fn: Any, text: str, runs: int = 3) -> float:
-    best = min(_timed(fn, text) for _ in range(runs))
-    return len(text.encode()) / 1e6 / best
+def rate(fn: Any, text: str, runs: int = 3) -> tuple[float, float]:
+    """(wall MB/s, CPU MB/s), each the best of ``runs``."""
+    times = [_timed(fn, text) for _ in range(runs)]
+    mb = len(text.encode()) / 1e6
+    return mb / min(t[0] for t in times), mb / min(t[1] for t in times)
 
 
-def _timed(fn: Any, text: str) -> float:
-    start = time.perf_counter()
+def _timed(fn: Any, text: str) -> tuple[float, float]:
+    start, cpu = time.perf_counter(), time.process_time()
     fn(text)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def events_only(text: str) -> None:
+    parser = yaml.CSafeLoader(text) if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader(text)
+    while not isinstance(parser.get_event(), yaml.StreamEndEvent):
+        pass
+    parser.dispose()
+
+
+def one_size(mb: float) -> None:
+    text_yaml, text_json = dump_of(mb)
+    runs = 3 if mb <= 20 else 2
+    old = rate(lambda t: list(yaml.safe_load_all(t)), text_yaml[: len(text_yaml) // 16].rsplit("\n- ", 1)[0], 1)
+    floor = rate(events_only, text_yaml, runs)
+    new_yaml = rate(lambda t: importer.parse_dump(t, "dump", positions=False), text_yaml, runs)
+    positioned = rate(importer.parse_dump, text_yaml, runs)
+    new_json = rate(lambda t: importer.parse_dump(t, "dump", positions=False), text_json, runs)
+    print(f"dump: {len(text_yaml) / 1e6:.1f} MB YAML, {len(text_json) / 1e6:.1f} MB JSON (MB/s: wall / CPU)")
+    for label, (wall, cpu) in (("yaml.safe_load_all (before)", old), ("libyaml events, nothing done", floor),
+                               ("import, YAML", new_yaml), ("YAML with positions", positioned),
+                               ("import, JSON", new_json)):
+        print(f"  {label:30s} {wall:6.2f} / {cpu:6.2f}  ({cpu / old[1]:.1f}x CPU)")
 
 
 def main() -> None:
-    mb = float(sys.argv[1]) if len(sys.argv) > 1 else 4.0
-    text_yaml, text_json = dump_of(mb)
-    old = rate(lambda t: list(yaml.safe_load_all(t)), text_yaml[: len(text_yaml) // 4].rsplit("\n- ", 1)[0], 1)
-    new_yaml = rate(importer.parse_dump, text_yaml)
-    new_json = rate(importer.parse_dump, text_json)
-    print(f"dump: {len(text_yaml) / 1e6:.1f} MB YAML, {len(text_json) / 1e6:.1f} MB JSON")
-    print(f"yaml.safe_load_all (before): {old:6.2f} MB/s")
-    print(f"parse_dump YAML:             {new_yaml:6.2f} MB/s  ({new_yaml / old:.1f}x)")
-    print(f"parse_dump JSON:             {new_json:6.2f} MB/s  ({new_json / old:.1f}x)")
+    print(f"libyaml: {getattr(yaml, '__with_libyaml__', False)}")
+    for arg in sys.argv[1:] or ["4"]:
+        one_size(float(arg))
 
 
 if __name__ == "__main__":

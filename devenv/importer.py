@@ -112,12 +112,16 @@ def _entropy(value: str) -> float:
 # --------------------------------------------------------------------------- parsing the dump
 
 
-def parse_dump(text: str, source: str = "the dump") -> list[Obj]:
+def parse_dump(text: str, source: str = "the dump", positions: bool = True) -> list[Obj]:
     """Objects of a ``kubectl get -o yaml`` dump (a ``v1 List``) or of multi-document YAML
     (``helm template``, ``kubectl kustomize``), read with limits (``dumpyaml``), type-checked with
     the dump's line (``k8sshape``), and with every Secret reduced to its name, type and key names
-    before anything else sees it."""
+    before anything else sees it. Without ``positions`` (import: big dumps, only a type error needs
+    a line) the objects are plain data, read faster, and the text is read again with positions
+    only when a check fails; JSON is always read that way."""
     fast = _json_documents(text)
+    if fast is None and not positions:
+        fast = load_stream(text, source, positions=False)
     objects = list(_flatten(fast if fast is not None else load_stream(text, source)))
     try:
         for obj in objects:
@@ -793,12 +797,12 @@ def fetch_live(runner: Runner, context: str, namespace: str) -> tuple[list[Obj],
     (RBAC) is a note, not an error."""
     workloads_cmd, secrets_cmd, ns_cmd, pods_cmd = live_argv(context, namespace)
     notes: list[str] = []
-    objects = parse_dump(runner.run(workloads_cmd, timeout=120).stdout, "kubectl's output")
+    objects = parse_dump(runner.run(workloads_cmd, timeout=120).stdout, "kubectl's output", positions=False)
     objects += secrets_from_keys_listing(runner.run(secrets_cmd, timeout=120).stdout, namespace)
-    objects += parse_dump(runner.run(ns_cmd, timeout=60).stdout, "kubectl's output")
+    objects += parse_dump(runner.run(ns_cmd, timeout=60).stdout, "kubectl's output", positions=False)
     pods = runner.run(pods_cmd, check=False, timeout=120)
     if pods.code == 0:
-        objects += parse_dump(pods.stdout, "kubectl's output")
+        objects += parse_dump(pods.stdout, "kubectl's output", positions=False)
     else:
         notes.append("could not list pods, so images are pinned as written (no digests from running pods)")
     return objects, notes
@@ -807,7 +811,7 @@ def fetch_live(runner: Runner, context: str, namespace: str) -> tuple[list[Obj],
 def read_dump_file(path: Path) -> list[Obj]:
     """A saved dump: a regular file under the size cap (a FIFO, a device or a directory is refused
     before reading)."""
-    return parse_dump(read_text_bounded(path), str(path))
+    return parse_dump(read_text_bounded(path), str(path), positions=False)
 
 
 def write_atomic(path: Path, text: str) -> None:
