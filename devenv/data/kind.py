@@ -161,7 +161,10 @@ class KindData:
                 for n, c in sorted(self.engine_volumes(tenant).items())}
 
     def current(self, tenant: str) -> str:
-        return current_of(store.read_state(self.root, tenant), self.volume_ids(tenant))
+        """The snapshot the tenant's data came from ('' for its own data); asks the cluster only
+        when a restore was recorded."""
+        state = store.read_state(self.root, tenant)
+        return current_of(state, self.volume_ids(tenant)) if state.get("snapshot") else ""
 
     def _namespace(self, tenant: str) -> str:
         ns = self.backend.owned_namespace(tenant)

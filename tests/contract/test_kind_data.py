@@ -423,3 +423,48 @@ def test_up_on_kind_seeds_only_a_tenant_without_claims(sample: Path, claims: lis
         assert load.stdin == (sample / "seeds" / "acme.sql").read_bytes()
         assert store.read_state(sample, "acme")["seeded"] == "seeds/acme.sql"
     assert not any("globex" in a for c in fake.calls for a in c.argv)
+
+
+# -- one store for both backends --------------------------------------------------------------------
+
+def compose_snapshot(root: Path, tenant: str, name: str) -> store.Snapshot:
+    """A snapshot as ``ComposeData`` writes it (same tar layout: the archive API's ``devenv-volume``)."""
+    entries = []
+    with store.staging(root, tenant, name) as tmp:
+        for key, comp, target, body in (("pgdata", "postgres", "/var/lib/postgresql/data", PG_TAR),
+                                        ("redisdata", "redis", "/data", REDIS_TAR)):
+            (tmp / f"{key}.tar").write_bytes(body)
+            entries.append(store.VolumeEntry(key, comp, target, f"{key}.tar", len(body), hashlib.sha256(body).hexdigest()))
+        snap = store.Snapshot(tenant=tenant, name=name, created=store.now_iso(), backend="compose", app="shop",
+                              volumes=tuple(entries), images={"postgres": store.ImageEntry("devenv/shop-postgres:1", "sha256:1")})
+        return store.commit(tmp, snap)
+
+
+def test_both_backends_share_one_store_and_list_them_alike(project: Project, sample: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from devenv import cli
+
+    data(project, cluster(FakeRunner())).snapshot("acme", "on-kind")
+    compose_snapshot(sample, "globex", "on-compose")
+    assert cli.main(["data", "list", "--json"]) == 0
+    kind_snap, compose_snap = json.loads(capsys.readouterr().out)
+    assert (kind_snap["backend"], compose_snap["backend"]) == ("kind", "compose")
+
+    def shape(x: Any) -> Any:  # keys all the way down, values left out
+        if isinstance(x, dict):
+            return {k: shape(v) for k, v in x.items() if k != "images"} | (
+                {"images": sorted({tuple(sorted(v)) for v in x["images"].values()})} if "images" in x else {})
+        if isinstance(x, list):
+            return [shape(v) for v in x]
+        return type(x).__name__
+
+    assert shape(kind_snap) == shape(compose_snap)
+    assert cli.main(["data", "rm", "--tenant", "acme", "on-kind"]) == 0
+    assert [(s.tenant, s.name) for s in store.list_snapshots(sample)] == [("globex", "on-compose")]
+
+
+def test_a_snapshot_taken_on_compose_restores_on_kind(project: Project, sample: Path) -> None:
+    compose_snapshot(sample, "acme", "from-compose")
+    fake = cluster(FakeRunner())
+    data(project, fake).restore("acme", "from-compose")
+    assert [c.stdin for c in fake.find("kubectl", "exec", "-i")] == [PG_TAR, REDIS_TAR]
