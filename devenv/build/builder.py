@@ -150,6 +150,7 @@ class Builder:
         self.emit = emit or (lambda _e: None)
         self.concurrency = max(1, concurrency or default_concurrency())
         self._client = client
+        self.plans: dict[str, ImagePlan] = {}  # the last run's plans (the build command records them)
         self._client_factory = client_factory
         self._record_lock = threading.Lock()
         self._appender: Appender | None = None
@@ -181,6 +182,7 @@ class Builder:
         cache = DigestCache(self.app.root)
         plans = plan(self.app, images, cache, self._client)  # None: external ids over plain HTTP
         cache.save()
+        self.plans = plans  # what the run was computed from (the build command's replay record)
         return _Run(self, plans, cancel, force).run()
 
     # -- one image ----------------------------------------------------------------------------

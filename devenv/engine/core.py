@@ -43,6 +43,9 @@ Subscriber = Callable[[Event], None]
 BuilderFactory = Callable[[Project, Callable[[Event], None]], Any]
 NEVER_STARTED = "never started"
 LOG_FLUSH = 0.05  # seconds: log lines reach subscribers in batches, not one call per line
+# seconds a live update's background build waits after restarting a container: on a 2-core laptop the
+# build (tar, hashes, the engine's image load) would otherwise take the CPU the restarted app starts with
+BEHIND_AFTER_RESTART = 1.5
 
 
 def default_builder(project: Project, emit: Callable[[Event], None], client: Any = None) -> Any:
@@ -619,6 +622,8 @@ class Engine:
         redeploying, so the next ``up`` is exact; record which containers run synced content."""
         from devenv.engine.live import record_live
 
+        if any(a.inferred and a.then_restart for a in syncs):
+            await asyncio.sleep(BEHIND_AFTER_RESTART)
         t0 = time.perf_counter()
         before = dict(self.images)
         try:

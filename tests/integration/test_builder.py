@@ -256,3 +256,49 @@ def test_ctrl_c_exits_130_and_tags_nothing(tmp_path: Path, client: Any) -> None:
 
 def tags_of_name(client: Any, name: str) -> list[str]:
     return sorted(t for img in client.images.list(name=f"devenv/{name}-*") for t in img.tags)
+
+
+def test_a_noop_build_replays_and_any_change_takes_the_full_path(tmp_path: Path, client: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """``build/replay.py`` on the real engine: the second run answers without loading the project
+    and prints what the full path prints; an edit in a context, a new file or a removed tag each
+    send the next run through the full path, which rebuilds exactly what changed."""
+    import json
+
+    from devenv.cli import main
+    from devenv.model import loader
+
+    name = f"t{uuid.uuid4().hex[:10]}"
+    root = tmp_path / "proj"
+    make_project(root, name)
+    monkeypatch.setenv("DEVENV_ROOT", str(root))
+    full_loads: list[int] = []
+    real = loader.load_cached
+    monkeypatch.setattr(loader, "load_cached", lambda *a, **k: (full_loads.append(1), real(*a, **k))[1])
+
+    def build() -> dict[str, dict[str, Any]]:
+        full_loads.clear()
+        assert main(["build", "--json"]) == 0
+        return {r["image"]: r for r in json.loads(capsys.readouterr().out)}
+
+    try:
+        first = build()
+        assert {r["status"] for r in first.values()} == {"built"} and full_loads
+        again = build()
+        assert not full_loads, "an unchanged project must be answered by the replay"
+        assert {k: {**r, "seconds": 0} for k, r in again.items()} == {
+            k: {**r, "seconds": 0, "status": "cached", "steps": 0, "cached_steps": 0, "reason": ""}
+            for k, r in ((k, {x: v for x, v in r.items() if x not in ("method", "detail")}) for k, r in first.items())}
+        write(root / "one" / "src" / "main.txt", "one v2\n")
+        edited = build()
+        assert full_loads and edited["one"]["status"] == "built" and edited["base"]["status"] == "cached"
+        build()
+        assert not full_loads
+        write(root / "one" / "src" / "new.txt", "new\n")
+        assert build()["one"]["status"] == "built" and full_loads
+        client.images.remove(build()["one"]["tag"])
+        assert build()["one"]["status"] == "built" and full_loads
+    finally:
+        for tag in tags_of_name(client, name):
+            client.images.remove(tag)
