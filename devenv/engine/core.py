@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from devenv import dockerclient
 from devenv.backends.base import Backend, ComponentStatus, Monitor, SyncFile
 from devenv.engine import eventlog
-from devenv.engine.state import SpecsKnown, State, reduce
+from devenv.engine.state import SpecsKnown, State, observed, reduce
 from devenv.errors import BuildError, DevenvError
 from devenv.events import (
     ComponentState,
@@ -226,9 +226,8 @@ class Engine:
             running = any(r.state in ("running", "healthy", "starting", "unhealthy") for r in comps)
             detail = "" if comps else ("data kept" if t in kept else NEVER_STARTED)
             order = list(self.specs[t].workloads) if t in self.specs else []
-            for r in sorted(comps, key=lambda r: (order.index(r.component) if r.component in order else 99)):
-                self.emit(ComponentState(tenant=t, component=r.component, state=_component_word(r.state),
-                                         health="" if r.health == "none" else r.health, image=r.image, url=r.url))
+            for ev in observed(sorted(comps, key=lambda r: (order.index(r.component) if r.component in order else 99))):
+                self.emit(ev)
             self.emit(TenantState(tenant=t, state="up" if running else "stopped", detail=detail))
 
     def _ensure_executor(self) -> None:
@@ -735,12 +734,6 @@ def _presence(backend: Backend) -> tuple[list[ComponentStatus], set[str]]:
     except Exception:  # a frontend still lists every tenant, only without their state
         return [], set()
     return rows, set(kept)
-
-
-def _component_word(state: str) -> Any:
-    """A backend status word as a component state (``exited`` and friends read "stopped")."""
-    known = ("pending", "building", "starting", "running", "healthy", "unhealthy", "crashed", "stopped")
-    return state if state in known else "stopped"
 
 
 def _current_tags(project: Project) -> dict[str, str]:

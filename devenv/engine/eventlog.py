@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from devenv import layout
+from devenv.engine.state import failure_entry
 from devenv.events import ComponentState, Event, Timeline
 
 LOG_NAME = "events.jsonl"
@@ -47,10 +48,11 @@ def record(ev: Event, mask: Mask = lambda s: s) -> dict[str, Any] | None:
             "tenants": list(ev.tenants), "cost_ms": None if ev.cost_ms is None else round(ev.cost_ms, 1),
             "files": list(ev.files), "detail": [mask(d) for d in ev.detail[-DETAIL_MAX:]],
             "outcome": "failed" if ev.kind == "fail" else "ok"})
-    if isinstance(ev, ComponentState) and ev.state in ("crashed", "unhealthy"):
+    failure = failure_entry(ev) if isinstance(ev, ComponentState) else None
+    if isinstance(ev, ComponentState) and failure is not None:  # the store's timeline has the same line
         return _stamp(ev.ts, {
             "kind": "crash" if ev.state == "crashed" else "unhealthy", "component": ev.component,
-            "tenants": [ev.tenant], "message": mask(f"{ev.state}{': ' + ev.detail if ev.detail else ''}"),
+            "tenants": [ev.tenant], "message": mask(failure.message),
             "cost_ms": None, "files": [], "detail": [], "outcome": "failed"})
     return None
 

@@ -32,6 +32,7 @@ from devenv.events import (
 )
 
 if TYPE_CHECKING:
+    from devenv.backends.base import ComponentStatus
     from devenv.model.types import TenantSpec
 
 TIMELINE_MAX = 500
@@ -134,16 +135,28 @@ def _reduce_build(state: State, ev: Event) -> State:
     return replace(state, builds={**state.builds, b.image: b})
 
 
+def failure_entry(ev: ComponentState) -> Timeline | None:
+    """The timeline's line for a component that crashed or turned unhealthy (None otherwise): the
+    store shows it, and the event log keeps it, so a later session's history says the same."""
+    if ev.state not in ("crashed", "unhealthy"):
+        return None
+    return Timeline(kind="fail", message=f"{ev.state}{': ' + ev.detail if ev.detail else ''}", component=ev.component,
+                    tenants=(ev.tenant,), ts=ev.ts)
+
+
 def _reduce_component(state: State, ev: ComponentState) -> State:
     key = (ev.tenant, ev.component)
     old = state.components.get(key) or ComponentView(ev.tenant, ev.component)
-    new = replace(old, state=ev.state, health=ev.health or old.health if ev.state != "stopped" else "",
+    # a component that stopped or crashed has no health left (its last check is not what runs now)
+    new = replace(old, state=ev.state, health=ev.health or old.health if ev.state not in ("stopped", "crashed") else "",
                   image=ev.image or old.image, url=ev.url or old.url, detail=ev.detail)
     tenants = state.tenants
     t = tenants.get(ev.tenant) or TenantView(ev.tenant)
     if ev.component not in t.components:
         tenants = {**tenants, ev.tenant: replace(t, components=(*t.components, ev.component))}
-    return replace(state, components={**state.components, key: new}, tenants=tenants)
+    failure = failure_entry(ev)
+    timeline = state.timeline if failure is None else (*state.timeline, failure)[-TIMELINE_MAX:]
+    return replace(state, components={**state.components, key: new}, tenants=tenants, timeline=timeline)
 
 
 def _reduce_tenant(state: State, ev: TenantState) -> State:
@@ -186,3 +199,21 @@ def fold(events: Iterable[Event], state: State | None = None) -> State:
     for ev in events:
         s = reduce(s, ev)
     return s
+
+
+# -- the backend's rows, as events -------------------------------------
+
+COMPONENT_WORDS = ("pending", "building", "starting", "running", "healthy", "unhealthy", "crashed", "stopped")
+
+
+def component_word(state: str) -> Any:
+    """A backend status word as a component state (``exited``, ``missing`` and friends read "stopped")."""
+    return state if state in COMPONENT_WORDS else "stopped"
+
+
+def observed(rows: Iterable[ComponentStatus]) -> list[Event]:
+    """The events a backend's status rows (the records ``devenv status`` prints) stand for: how the
+    engine announces what runs when a session starts."""
+    return [ComponentState(tenant=r.tenant, component=r.component, state=component_word(r.state),
+                           health="" if r.health == "none" else r.health, image=r.image, url=r.url) for r in rows]
+

@@ -120,3 +120,16 @@ def test_the_project_lock_makes_a_second_holder_wait_then_refuse(tmp_path: Path)
     finally:
         proc.join(10)
     assert (tmp_path / ".devenv").stat().st_mode & 0o077 == 0
+
+
+def test_a_crash_clears_the_health_and_is_on_the_timeline_as_the_log_keeps_it() -> None:
+    from devenv.engine.eventlog import record
+
+    crash = ComponentState(tenant="acme", component="worker", state="crashed", detail="exited with code 3", ts=5.0)
+    s = fold([ComponentState(tenant="acme", component="worker", state="healthy", health="healthy", ts=1.0), crash])
+    assert (s.components[("acme", "worker")].state, s.components[("acme", "worker")].health) == ("crashed", "")
+    [entry] = s.timeline
+    assert (entry.kind, entry.component, entry.tenants) == ("fail", "worker", ("acme",))
+    logged = record(crash)
+    assert logged is not None and logged["message"] == entry.message == "crashed: exited with code 3"
+    assert fold([ComponentState(tenant="acme", component="worker", state="running", ts=1.0)]).timeline == ()
