@@ -1,0 +1,150 @@
+"""The watcher's lifecycle with real file events, its kernel-limit advice at the boundaries, and a
+rebuild asked for by name. Written against the survivors of bench/mutation.py (watch group)."""
+
+from __future__ import annotations
+
+import errno
+import queue
+from pathlib import Path
+
+import pytest
+from watchdog.observers import Observer
+
+from devenv.errors import DevenvError
+from devenv.model.loader import load_project
+from devenv.model.resolve import resolve
+from devenv.model.types import App, TenantSpec
+from devenv.watch import observer as observer_mod
+from devenv.watch.ignore import DockerIgnoreCache
+from devenv.watch.mapping import plan_rebuild
+from devenv.watch.observer import Watcher, check_inotify, sysctl_fix
+
+Batches = queue.Queue[dict[Path, str]]
+
+
+def test_plan_rebuild_redeploys_the_tenants_that_build_each_image(sample: Path) -> None:
+    proj, _ = load_project(sample)
+    specs: list[TenantSpec] = [resolve(proj, t) for t in ("acme", "globex", "initech")]
+    app: App = proj.app
+    reasons = {"web": "asked for", "api": "asked for"}
+    p = plan_rebuild(app, specs, reasons)
+    assert p.rebuilds == reasons and p.rebuilds is not reasons
+    assert p.redeploys == {"web": ("acme", "globex", "initech"), "api": ("acme", "globex")}  # initech runs no api
+    assert p.syncs == [] and not p.empty
+    assert plan_rebuild(app, specs[2:], {"api": "asked for"}).redeploys == {}
+
+
+@pytest.mark.parametrize(("needed", "limits", "expected"), [
+    (500, (1000, 16), None),  # exactly half the watches, exactly 16 instances: enough
+    (501, (1000, 16), "fs.inotify.max_user_watches=1000 is tight (editors and other tools share it) "
+                      "for 501 watched directories.\n"),
+    (1000, (1000, 128), "fs.inotify.max_user_watches=1000 is too low for 1000 watched directories.\n"),
+    (999, (1000, 128), "fs.inotify.max_user_watches=1000 is tight (editors and other tools share it) "
+                       "for 999 watched directories.\n"),
+    (10, (1000, 15), "fs.inotify.max_user_instances=15 is too low.\n"),
+    (2000, (1000, 8), "fs.inotify.max_user_watches=1000 is too low for 2000 watched directories; "
+                      "fs.inotify.max_user_instances=8 is too low.\n"),
+])
+def test_check_inotify_at_its_boundaries(needed: int, limits: tuple[int, int], expected: str | None) -> None:
+    got = check_inotify(needed, limits)
+    assert got == (None if expected is None else expected + sysctl_fix())
+
+
+def test_check_inotify_reads_this_machine_when_not_given(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "max_user_watches").write_text("100\n")
+    (tmp_path / "max_user_instances").write_text("128\n")
+    monkeypatch.setattr(observer_mod, "INOTIFY_DIR", tmp_path)
+    monkeypatch.setattr(observer_mod.inotify_limits, "__defaults__", (tmp_path,))
+    assert check_inotify(100) is not None and check_inotify(10) is None
+
+
+def test_sysctl_fix_sets_both_limits_now_and_for_every_boot() -> None:
+    fix = sysctl_fix().splitlines()
+    assert fix[0] == "fix now:      sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512"
+    assert fix[1] == ("fix for good: printf 'fs.inotify.max_user_watches=524288\\nfs.inotify.max_user_instances=512"
+                      "\\n' | sudo tee /etc/sysctl.d/60-devenv-inotify.conf && sudo sysctl --system")
+
+
+@pytest.mark.parametrize(("code", "message", "hint"), [
+    (errno.ENOSPC, "the inotify watch limit was reached watching 3 directories", None),
+    (errno.EMFILE, "the inotify instance limit was reached", None),
+    (errno.EACCES, "cannot watch the build contexts: [Errno 13] refused", "check the paths exist and are readable"),
+])
+def test_a_kernel_refusal_at_start_is_a_devenv_error_and_leaves_nothing_running(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, message: str, hint: str | None) -> None:
+    for d in ("a", "a/b"):
+        (tmp_path / d).mkdir()
+
+    def refuse(self: object) -> None:
+        raise OSError(code, "refused")
+
+    monkeypatch.setattr(Observer, "start", refuse)
+    w = Watcher([tmp_path], lambda b: None)
+    with pytest.raises(DevenvError) as err:
+        w.start()
+    assert err.value.message == message
+    assert err.value.hint == (hint or sysctl_fix())
+    assert w._observer is None
+    w.stop()  # nothing to stop: no error
+
+
+def _watch(tmp_path: Path, got: Batches, **kw: object) -> Watcher:
+    return Watcher([tmp_path], got.put, quiet=0.05, max_wait=2.0, **kw)  # type: ignore[arg-type]
+
+
+def test_start_counts_files_and_directories_and_lists_missing_roots(tmp_path: Path) -> None:
+    (tmp_path / "src" / ".git" / "x").mkdir(parents=True)
+    (tmp_path / "src" / "a.py").write_text("a")
+    (tmp_path / "src" / ".git" / "x" / "i.js").write_text("i")
+    (tmp_path / "b.txt").write_text("b")
+    w = Watcher([tmp_path, tmp_path / "gone"], lambda b: None)
+    w.start()
+    try:
+        assert (w.file_count(), w.dir_count()) == (2, 2)  # the root and src/: .git is noise
+        assert w.missing == [] and w.roots == [tmp_path]
+    finally:
+        w.stop()
+    alone = Watcher([tmp_path / "gone"], lambda b: None)
+    alone.start()
+    try:
+        assert alone.missing == [tmp_path / "gone"]
+    finally:
+        alone.stop()
+
+
+def test_events_flow_until_stop_and_none_after(tmp_path: Path) -> None:
+    got: Batches = queue.Queue()
+    w = _watch(tmp_path, got)
+    with w:
+        (tmp_path / "a.txt").write_text("a")
+        assert got.get(timeout=5) == {tmp_path / "a.txt": "created"}
+    (tmp_path / "b.txt").write_text("b")
+    with pytest.raises(queue.Empty):
+        got.get(timeout=0.5)
+    w.add(str(tmp_path / "c.txt"), "modified")  # a late event of a stopped watcher is dropped
+    w.stop()
+
+
+def test_stop_with_flush_delivers_the_open_batch_and_without_drops_it(tmp_path: Path) -> None:
+    for flush in (True, False):
+        got: Batches = queue.Queue()
+        w = Watcher([tmp_path], got.put, quiet=30.0, max_wait=60.0)
+        w.start()
+        w.add(str(tmp_path / "x.py"), "modified")
+        w.stop(flush=flush)
+        if flush:
+            assert got.get(timeout=2) == {tmp_path / "x.py": "modified"}
+        else:
+            with pytest.raises(queue.Empty):
+                got.get(timeout=0.3)
+
+
+def test_editing_dockerignore_while_watching_takes_effect(tmp_path: Path) -> None:
+    got: Batches = queue.Queue()
+    (tmp_path / ".dockerignore").write_text("*.out\n")
+    with _watch(tmp_path, got, is_ignored=DockerIgnoreCache()) as w:
+        assert w.ignored(str(tmp_path / "x.log")) is False
+        (tmp_path / ".dockerignore").write_text("*.log\n")
+        assert got.get(timeout=5) == {tmp_path / ".dockerignore": "modified"}
+        assert w.ignored(str(tmp_path / "x.log")) is True
+        assert w.ignored(str(tmp_path / "x.out")) is False
