@@ -118,10 +118,24 @@ def test_file_sha_remembers_by_stat_and_key(tmp_path: Path) -> None:
     sha = cache.file_sha(str(f), f.stat())
     assert sha == "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
     assert cache.file_sha(str(f), f.stat()) == sha and cache.reads == 1
-    assert cache.lookup_many(["a.txt"])[0] == [f.stat().st_size, f.stat().st_mtime_ns, f.stat().st_ino, sha]
     cache.save()  # seen through file_sha alone: kept although its directory is scoped
     again = DigestCache(tmp_path)
     assert again.file_sha(str(f), f.stat()) == sha and again.reads == 0
+    assert again.lookup_many(["a.txt"])[0] == [f.stat().st_size, f.stat().st_mtime_ns, f.stat().st_ino, sha]
+
+
+def test_a_racy_rewrite_forgets_the_old_entry(tmp_path: Path) -> None:
+    """A file cached, then rewritten (same size, same inode) inside the racy window, then given its
+    old mtime back (``touch -d``, ``tar``, ``rsync -t``): its stat equals the cached one again, and
+    only a forgotten entry makes devenv read the new bytes."""
+    f = _files(tmp_path, {"a.txt": "one\n"}) / "a.txt"
+    os.utime(f, (OLD, OLD))
+    cache = DigestCache(tmp_path)
+    cached = cache.file_sha(str(f), f.stat())
+    f.write_text("two\n")  # now: racy
+    fresh = cache.file_sha(str(f), f.stat())
+    os.utime(f, (OLD, OLD))
+    assert fresh != cached and cache.file_sha(str(f), f.stat()) == fresh
 
 
 def test_a_file_written_a_second_ago_is_not_cached(tmp_path: Path) -> None:
