@@ -93,9 +93,11 @@ class DigestCache:
         return sha
 
     def scope(self, directory: Path) -> None:
-        """Mark ``directory`` as fully walked, so entries under it not seen again can be dropped."""
+        """Mark ``directory`` as fully walked, so entries under it not seen again can be dropped.
+        The project root itself (key ``.``) scopes every project-relative key."""
+        key = self.key(str(directory)).rstrip("/")
         with self._lock:
-            self._scopes.add(self.key(str(directory)).rstrip("/") + "/")
+            self._scopes.add("" if key == "." else key + "/")
 
     def lookup_many(self, keys: list[str]) -> list[list[int | str] | None]:
         """Cached entries for many keys under one lock: the warm path of a whole context costs a

@@ -86,6 +86,19 @@ def test_cache_keys_are_project_relative(tmp_path: Path) -> None:
     assert "web/Dockerfile" in json.loads((tmp_path / CACHE).read_text())["files"]
 
 
+def test_a_context_at_the_project_root_drops_deleted_files_from_the_cache(tmp_path: Path) -> None:
+    _files(tmp_path, {"Dockerfile": "FROM scratch\n", "gone.txt": "g\n"})
+    _age(tmp_path)
+    for _ in range(2):
+        cache = DigestCache(tmp_path)
+        context_digest(tmp_path, tmp_path / "Dockerfile", cache)
+        cache.save()
+        if (tmp_path / "gone.txt").exists():
+            assert "gone.txt" in json.loads((tmp_path / CACHE).read_text())["files"]
+            (tmp_path / "gone.txt").unlink()
+    assert sorted(json.loads((tmp_path / CACHE).read_text())["files"]) == ["Dockerfile"]
+
+
 def _swap_content(path: Path, text: str, st: os.stat_result, same_inode: bool) -> None:
     if same_inode:
         path.write_text(text)
