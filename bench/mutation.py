@@ -87,6 +87,11 @@ def configure(dest: Path, group: Group) -> None:
              # mutmut's wall-clock limit is (expected test time + 1 s) x this; at its default (15) a
              # niced run on a loaded 2-core machine timed out 19 of 251 healthy secrets mutants
              "timeout_multiplier = 60.0",
+             # every mutant run forks from a clean server process: forked straight from mutmut's own
+             # process (which ran the tests once, watchdog and coalescer threads included), runs
+             # that take a lock held by a thread at fork time hang; 19 healthy secrets mutants
+             # were reported as timeouts that way
+             'process_isolation = "forkserver"',
              'also_copy = ["examples", "profiles", "compose", "devenv.yaml", "devenv.local.yaml"]']
     with (dest / "pyproject.toml").open("a", encoding="utf-8") as f:
         f.write("\n".join(lines).replace("'", '"') + "\n")
