@@ -57,7 +57,7 @@ GROUPS = (
     Group("watch", ("devenv/watch/*",),
           ("tests/unit/test_watch_mapping.py", "tests/unit/test_watch_initial.py", "tests/unit/test_watch_observer.py",
            "tests/unit/test_coalesce.py", "tests/unit/test_live_update.py", "tests/unit/test_mutation_survivors.py",
-           "tests/unit/test_watch_more.py", "tests/unit/test_watch_paths.py"),
+           "tests/unit/test_watch_more.py"),
           "test_ten_thousand_files_are_fast"),
     Group("build", ("devenv/build/digest.py", "devenv/build/graph.py"),
           ("tests/unit/test_digest.py", "tests/unit/test_graph.py", "tests/unit/test_build_tags.py")),
