@@ -256,3 +256,37 @@ def test_invalidate_makes_a_dockerignore_edit_effective_at_once(tmp_path: Path) 
     cache.invalidate(tmp_path)
     assert cache(tmp_path, "a.log")
     cache.invalidate(tmp_path / "never-asked")  # nothing cached for it: nothing to forget, no error
+
+
+# --- the observer thread's translation of watchdog events -----------------------------------------
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.added: list[tuple[str, str, bool]] = []
+
+    def add(self, path: str, kind: str, finished: bool = False) -> None:
+        self.added.append((path, kind, finished))
+
+
+def test_each_watchdog_event_becomes_one_change_with_whether_the_write_is_finished() -> None:
+    from watchdog import events as ev
+
+    from devenv.watch.observer import _Handler
+
+    cases: list[tuple[ev.FileSystemEvent, list[tuple[str, str, bool]]]] = [
+        (ev.FileCreatedEvent("/c/a.py"), [("/c/a.py", "created", False)]),
+        (ev.FileModifiedEvent("/c/a.py"), [("/c/a.py", "modified", False)]),
+        (ev.FileClosedEvent("/c/a.py"), [("/c/a.py", "modified", True)]),  # IN_CLOSE_WRITE
+        (ev.FileDeletedEvent(b"/c/caf\xc3\xa9.py"), [("/c/café.py", "deleted", True)]),
+        (ev.DirDeletedEvent("/c/d"), [("/c/d", "deleted", True)]),
+        (ev.FileMovedEvent("/c/.a.py.tmp", "/c/a.py"), [("/c/.a.py.tmp", "moved", True), ("/c/a.py", "created", True)]),
+        (ev.DirMovedEvent("/c/d", "/c/e"), [("/c/d", "moved", True)]),  # its files arrive as their own events
+        (ev.DirModifiedEvent("/c/d"), []),
+        (ev.FileOpenedEvent("/c/a.py"), []),
+        (ev.FileClosedNoWriteEvent("/c/a.py"), []),
+    ]
+    for event, expected in cases:
+        rec = Recorder()
+        _Handler(rec).dispatch(event)  # type: ignore[arg-type]
+        assert rec.added == expected, event
