@@ -174,3 +174,36 @@ def test_the_record_says_which_containers_run_synced_content(tmp_path: Path):
 def test_an_edit_undone_leaves_nothing_synced(tmp_path: Path):
     record_live(tmp_path, "acme", "web", "shop-web:old", "shop-web:old", "x", ["/a"])
     assert read_live(tmp_path, "acme") == {}
+
+
+
+def test_a_file_the_dockerfile_takes_in_above_the_tail_rebuilds_and_says_why(sample: Path):
+    dockerfile = sample / SHOP / "web" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("COPY requirements.txt ./\n",
+                                                         "COPY requirements.txt ./\nCOPY gunicorn.conf.py ./\n"))
+    p = plan(load(sample), f"{SHOP}/web/gunicorn.conf.py")
+    assert p.syncs == [] and p.rebuilds == {"web": f"no sync rule of web covers {SHOP}/web/gunicorn.conf.py (an "
+                                                   "instruction above the Dockerfile's trailing COPYs takes it in)"}
+
+
+def test_live_update_rebuild_gives_the_plain_reason(sample: Path):
+    project = load(sample, ("  web:\n    image: web\n", "  web:\n    image: web\n    live_update: rebuild\n"))
+    assert plan(project, f"{SHOP}/web/static/version.txt").rebuilds == {
+        "web": f"no sync rule of web covers {SHOP}/web/static/version.txt"}
+
+
+def test_the_inferred_rule_names_the_copied_directory_and_its_destination(sample: Path):
+    [sync] = plan(load(sample), f"{SHOP}/web/static/version.txt").syncs
+    assert (sync.rule.path, sync.rule.action, sync.rule.target) == (f"{SHOP}/web/static", "sync+restart",
+                                                                    "/srv/web/static")
+
+
+def test_the_inferred_rule_of_a_reloading_component_only_syncs(sample: Path):
+    project = load(sample, ("  web:\n    image: web\n", "  web:\n    image: web\n    live_update: reload\n"))
+    [sync] = plan(project, f"{SHOP}/web/static/version.txt").syncs
+    assert sync.rule.action == "sync"
+
+
+def test_a_whole_copied_directory_deleted_rebuilds(sample: Path):
+    p = plan(load(sample), f"{SHOP}/web/static", kind="deleted")
+    assert p.syncs == [] and list(p.rebuilds) == ["web"]
