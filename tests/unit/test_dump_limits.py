@@ -1,0 +1,107 @@
+"""Hostile dumps are refused quickly and with bounded memory, through both reads of a dump: the
+plain one ``devenv import`` uses first (``positions=False``) and the positioned one it falls back
+to for the message (and ``init --from-k8s`` uses).
+
+Each case runs ``importer.parse_dump`` in a child interpreter that reports its peak RSS
+(``ru_maxrss``) and the parse's time, so one case's memory cannot hide behind another's. The
+bounds are loose (a few times the text, seconds not minutes) on purpose: they catch an expansion
+(an alias bomb grows without bound; ``/dev/zero`` grew to 8.5 GB before the limits), not noise.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from devenv import importer
+from devenv.errors import DevenvError
+from devenv.model.dumpyaml import load_stream
+
+REPO = Path(__file__).resolve().parents[2]
+CHILD = textwrap.dedent("""\
+    import json, resource, sys, time
+    from devenv import importer
+    from devenv.errors import DevenvError
+    text = open(sys.argv[1], encoding="utf-8").read()
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.monotonic()
+    try:
+        docs = importer.parse_dump(text, "hostile.yaml", positions=sys.argv[2] == "1")
+        outcome = f"read {len(docs)} object(s)"
+    except DevenvError as exc:
+        outcome = "refused: " + exc.message
+    print(json.dumps({"outcome": outcome, "seconds": time.monotonic() - start, "text_mb": len(text) / 1e6,
+                      "grew_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024}))
+""")
+
+
+def laughs(levels: int = 12) -> str:
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: boom}", "data:",
+             "  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def merge_bomb(levels: int = 30) -> str:
+    """Each mapping merges the previous one twice over: aliases through merge keys."""
+    lines = ["x0: &m0 {a: 1, b: 2}"]
+    lines += [f"x{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}], k{i}: [*m{i - 1}, *m{i - 1}]}}" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+CASES = {
+    "alias bomb": (laughs(), "too many values"),
+    "alias bomb through merge keys": (merge_bomb(), "too many values"),
+    "deep flow nesting (8 MB of '[')": ("a: " + "[" * 8_000_000, "nest"),
+    "deep block nesting": ("".join(f"{' ' * i}k{i}:\n" for i in range(2000)), "nest"),
+    "deep compact sequences": ("- " * 1_000_000 + "x\n", "nest"),
+    "huge scalar (40 MB)": ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  k: "
+                            + "x" * 40_000_000 + "\n", "read 1 object"),
+    "200,000 empty documents": ("---\n" * 200_000, "read 0 object"),
+    "unclosed quote over 10 MB": ("a: '" + "y" * 10_000_000, "not valid YAML"),
+}
+
+
+def run_child(text: str, tmp_path: Path, positions: bool) -> dict[str, object]:
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text)
+    res = subprocess.run([sys.executable, "-c", CHILD, str(path), "1" if positions else "0"], cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    result: dict[str, object] = json.loads(res.stdout)
+    return result
+
+
+@pytest.mark.parametrize("positions", [False, True], ids=["plain", "positioned"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_hostile_dump_is_answered_quickly_with_bounded_memory(case: str, positions: bool, tmp_path: Path) -> None:
+    text, expect = CASES[case]
+    got = run_child(text, tmp_path, positions)
+    assert expect in str(got["outcome"]), got
+    assert float(got["seconds"]) < 30, got  # seconds even on a loaded 2-core machine; a bomb would not end
+    assert float(got["grew_mb"]) < 100 + 6 * float(got["text_mb"]), got  # text, its UTF-8 copy, the values
+
+
+def test_a_refusal_from_the_plain_read_names_the_line() -> None:
+    """The plain read has no lines: what it refuses is read again with them."""
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: 1\n  a: 2\n"
+    with pytest.raises(DevenvError, match=r"^d\.yaml:6: duplicate key 'a' \(first at line 5\)"):
+        importer.parse_dump(text, "d.yaml", positions=False)
+    with pytest.raises(DevenvError, match=r"^d\.yaml:(9|1[0-6]): .*too many values"):
+        importer.parse_dump(laughs(), "d.yaml", positions=False)
+    deploy = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  replicas: many\n"
+              "  template: {spec: {containers: [{name: w, image: x}]}}\n")
+    with pytest.raises(DevenvError, match=r"^d\.yaml:5: .*replicas must be a whole number"):
+        importer.parse_dump(deploy, "d.yaml", positions=False)
+
+
+def test_plain_and_positioned_reads_agree() -> None:
+    text = ("x-base: &base {A: '1', B: 2, C: yes, D: ~, E: 0x1F, F: '', G: 2001-12-14}\n"
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+            "data:\n  <<: *base\n  B: '3'\n  H: [*base, {<<: [*base], A: z}]\n  I:\n")
+    assert load_stream(text, "s.yaml", positions=False) == load_stream(text, "s.yaml")
