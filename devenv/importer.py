@@ -31,7 +31,7 @@ import yaml
 
 from devenv.errors import DevenvError
 from devenv.fsutil import atomic_write
-from devenv.model.dumpyaml import load_stream, read_text_bounded
+from devenv.model.dumpyaml import gc_paused, load_stream, read_text_bounded
 from devenv.model.k8sshape import check_object
 from devenv.model.types import App, Component
 from devenv.proc import Runner
@@ -119,20 +119,21 @@ def parse_dump(text: str, source: str = "the dump", positions: bool = True) -> l
     before anything else sees it. Without ``positions`` (import: big dumps, only a type error needs
     a line) the objects are plain data, read faster, and the text is read again with positions
     only when a check fails; JSON is always read that way."""
-    fast = _json_documents(text)
-    if fast is None and not positions:
-        fast = load_stream(text, source, positions=False)
-    objects = list(_flatten(fast if fast is not None else load_stream(text, source)))
-    try:
-        for obj in objects:
-            check_object(obj, source)
-    except DevenvError:
-        if fast is None:
+    with gc_paused():
+        fast = _json_documents(text)
+        if fast is None and not positions:
+            fast = load_stream(text, source, positions=False)
+        objects = list(_flatten(fast if fast is not None else load_stream(text, source)))
+        try:
+            for obj in objects:
+                check_object(obj, source)
+        except DevenvError:
+            if fast is None:
+                raise
+            for obj in _flatten(load_stream(text, source)):  # again with positions, for the line
+                check_object(obj, source)
             raise
-        for obj in _flatten(load_stream(text, source)):  # again with positions, for the line
-            check_object(obj, source)
-        raise
-    return [sanitize(o) for o in objects]
+        return [sanitize(o) for o in objects]
 
 
 def _json_documents(text: str) -> list[Any] | None:

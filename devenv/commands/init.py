@@ -5,7 +5,9 @@ compose project with ``devenv.adopt.compose`` and writes ``devenv.yaml``, ``prof
 and ``devenv.local.yaml`` into the project root (``--root``, else the current folder). Every
 decision taken on the user's behalf is printed on stderr as ``file:line: key: what and why``;
 ``--dry-run`` prints the files on stdout and writes nothing; an existing file is never replaced
-without ``--force``.
+without ``--force``. Credential-looking env values never go into those committed files: they
+become secret references, their dev values go to ``devenv.personal.yaml``, which init makes sure
+the project's ``.gitignore`` lists (``docs/adopt.md``).
 """
 
 from __future__ import annotations
