@@ -124,11 +124,11 @@ def ensure_ignored(root: Path, rel: str) -> bool:
     """``rel`` listed in the project's ``.gitignore`` (created or appended to) before a file with
     secret values is written there; ``True`` when the ``.gitignore`` changed."""
     path = _target(root, GITIGNORE)
-    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-    if any(line.strip() in (rel, "/" + rel) for line in text.splitlines()):
+    raw = path.read_bytes() if path.exists() else b""  # appended to as bytes: nothing of it is rewritten
+    if any(line.strip() in (rel, "/" + rel) for line in raw.decode("utf-8", "replace").splitlines()):
         return False
-    sep = "" if not text or text.endswith("\n") else "\n"
-    atomic_write(path, f"{text}{sep}# your own devenv overrides and dev secret values (devenv init)\n/{rel}\n",
+    sep = b"" if not raw or raw.endswith(b"\n") else b"\n"
+    atomic_write(path, raw + sep + f"# your own devenv overrides and dev secret values (devenv init)\n/{rel}\n".encode(),
                  mode=FILE_MODE)
     return True
 

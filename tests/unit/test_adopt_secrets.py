@@ -156,3 +156,14 @@ def test_an_ignored_personal_overlay_is_not_listed_twice(tmp_path: Path, capsys:
     code, out, err = run(root, "init", "--from-compose", "compose.yaml", capsys=capsys)
     assert code == 0, err
     assert "wrote .gitignore" not in out and (root / ".gitignore").read_text() == "devenv.personal.yaml"
+
+
+def test_a_gitignore_without_a_final_newline_or_in_latin_1_is_appended_to_byte_for_byte(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = "# caf\xe9\n*.log".encode("latin-1")
+    root = project(tmp_path / "shop", COMPOSE, {k: v for k, v in FILES.items() if k != ".gitignore"})
+    (root / ".gitignore").write_bytes(before)
+    code, out, err = run(root, "init", "--from-compose", "compose.yaml", capsys=capsys)
+    assert code == 0, err
+    after = (root / ".gitignore").read_bytes()
+    assert after.startswith(before + b"\n") and after.endswith(b"\n/devenv.personal.yaml\n")
