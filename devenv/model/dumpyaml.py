@@ -152,6 +152,8 @@ _SCALAR, _ALIAS, _MAP, _SEQ, _END, _STOP = range(6)
 _KINDS = {yaml.ScalarEvent: _SCALAR, yaml.AliasEvent: _ALIAS, yaml.MappingStartEvent: _MAP,
           yaml.SequenceStartEvent: _SEQ, yaml.MappingEndEvent: _END, yaml.SequenceEndEvent: _END,
           yaml.StreamEndEvent: _STOP}
+_EVENT_TYPES = (yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent,
+                yaml.MappingEndEvent, yaml.SequenceEndEvent, yaml.StreamEndEvent)
 
 
 def _build(parser: Any, lim: _Limits) -> list[Any]:
@@ -248,13 +250,14 @@ def _build_plain(parser: Any, lim: _Limits) -> list[Any]:
     stack: list[list[Any]] = []
     top: list[Any] | None = None
     anchors, first_chars, plain_value = lim.anchors, lim.first_chars, lim.plain_value
-    kinds, no_key = _KINDS, _NO_KEY
+    no_key = _NO_KEY
+    scalar, alias, map_start, seq_start, map_end, seq_end, stream_end = _EVENT_TYPES
     next_event = parser.get_event
     left = lim.left
     while True:
         ev = next_event()
-        kind = kinds.get(type(ev))
-        if kind == _SCALAR:
+        kind = type(ev)  # compared by identity: the cheapest dispatch in the hottest loop
+        if kind is scalar:
             left -= 1
             size = 1
             value = ev.value
@@ -264,27 +267,26 @@ def _build_plain(parser: Any, lim: _Limits) -> list[Any]:
                 value = plain_value(ev)
             if ev.anchor:
                 anchors[ev.anchor] = (value, 1)
-        elif kind == _END:
-            frame = stack.pop()
-            value, size = frame[0], frame[1]
-            if frame[3]:
-                _merge_plain(value, frame[3])
-            if frame[4]:
-                anchors[frame[4]] = (value, size)
+        elif kind is map_end or kind is seq_end:
+            value, size, _, merges, anchor = stack.pop()
+            if merges:
+                _merge_plain(value, merges)
+            if anchor:
+                anchors[anchor] = (value, size)
             top = stack[-1] if stack else None
-        elif kind in (_MAP, _SEQ):
+        elif kind is map_start or kind is seq_start:
             if len(stack) >= MAX_DEPTH:
                 raise _Retry
             left -= 1
-            top = [{} if kind == _MAP else [], 1, no_key, None, ev.anchor]
+            top = [{} if kind is map_start else [], 1, no_key, None, ev.anchor]
             stack.append(top)
             continue
-        elif kind == _ALIAS:
+        elif kind is alias:
             if ev.anchor not in anchors:
                 raise _Retry
             value, size = anchors[ev.anchor]
             left -= size
-        elif kind == _STOP:
+        elif kind is stream_end:
             break
         else:
             continue
