@@ -79,4 +79,4 @@ def print_json(data: Any) -> None:
 
 
 def problems_json(problems: list[Problem]) -> list[dict[str, Any]]:
-    return [p.__dict__ for p in problems]
+    return [p._asdict() for p in problems]
