@@ -80,14 +80,6 @@ def record(root: Path, key: str, chosen: list[list[str]], sig: str, images: list
         return
 
 
-def forget(root: Path) -> None:
-    """Drop the replay (a run that built or failed: the next no-op takes the full path once)."""
-    try:
-        os.unlink(layout.cache_file(root, NAME))
-    except OSError:
-        pass
-
-
 def replay(root: Path, key: str, chosen: list[list[str]], need_warnings: bool) -> tuple[list[dict[str, Any]], list[str]] | None:
     """The records and warnings of the recorded run, when everything they depended on still holds."""
     entry = _read(root)
