@@ -134,19 +134,21 @@ def run_in(work: Path, group: Group, children: int, again: list[str] | None = No
     work.mkdir(parents=True, exist_ok=True)
     scratch_copy(work)
     configure(work, group)
+    runs = [again, []] if again else [[]]  # after the named ones, the mutants of changed code
     with (work / "mutmut-run.log").open("w", encoding="utf-8") as log:
-        subprocess.run(["nice", "-n", "19", mutmut, "run", "--max-children", str(children), *(again or [])],
-                       cwd=work, stdout=log, stderr=subprocess.STDOUT, check=False)
+        for names in runs:
+            subprocess.run(["nice", "-n", "19", mutmut, "run", "--max-children", str(children), *names],
+                           cwd=work, stdout=log, stderr=subprocess.STDOUT, check=False)
     return results_in(work)
 
 
 def report(name: str, results: dict[str, str], seconds: float) -> tuple[int, int]:
     killed = sum(1 for s in results.values() if s == "killed")
+    unchecked = sum(1 for s in results.values() if s == "not checked")
     total = sum(1 for s in results.values() if s not in ("skipped", "not checked"))
     rate = killed / total if total else 0.0
-    per_min = total / (seconds / 60) if seconds else 0.0
-    print(f"{name:8} {killed:5}/{total:<5} killed  {rate:6.1%}  ({seconds:,.0f} s, {per_min:,.0f} mutants/min)",
-          flush=True)
+    note = f", {unchecked} NOT RUN (not counted)" if unchecked else ""
+    print(f"{name:8} {killed:5}/{total:<5} killed  {rate:6.1%}  ({seconds:,.0f} s{note})", flush=True)
     for mutant, status in sorted(results.items()):
         if status != "killed":
             print(f"    {status:10} {mutant}")
