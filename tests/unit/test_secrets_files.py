@@ -192,6 +192,31 @@ def test_unprotectable_secrets_directory_is_a_devenv_error(sample: Path, spec: T
 
     values = secrets.local_secret_values(sample, spec)
     monkeypatch.setattr(os, "chmod", refuse)
-    with pytest.raises(DevenvError):
+    with pytest.raises(DevenvError) as err:
         secrets.write_env_file(sample, spec, values)
-    assert not secrets.env_file_path(sample, "acme").exists()
+    path = secrets.env_file_path(sample, "acme")
+    assert err.value.message == f"cannot protect {path.parent}: Operation not permitted"
+    assert err.value.hint.startswith("make it protectable by you")
+    assert not path.exists()
+
+
+def test_a_store_over_four_mib_is_refused_not_read(sample: Path) -> None:
+    path = secrets.secrets_file(sample, "acme")
+    path.parent.mkdir(parents=True)
+    path.write_text(" " * (4 * 1024 * 1024 - 2) + "{}")
+    assert secrets.stored_secret_values(sample, "acme") == {}  # exactly 4 MiB: read
+    path.write_text(" " * (4 * 1024 * 1024 - 1) + "{}")
+    with pytest.raises(DevenvError, match="larger than 4096 KiB"):
+        secrets.stored_secret_values(sample, "acme")
+
+
+def test_hints_name_the_fix_exactly(sample: Path, spec: TenantSpec) -> None:
+    with pytest.raises(DevenvError) as err:
+        secrets.env_file_text(spec, {})
+    assert err.value.hint == "call local_secret_values() first, or add it under secrets: in devenv.local.yaml"
+    path = secrets.secrets_file(sample, "acme")
+    path.parent.mkdir(parents=True)
+    path.write_text("42")
+    with pytest.raises(DevenvError) as err:
+        secrets.stored_secret_values(sample, "acme")
+    assert err.value.hint == "delete the file; devenv generates new values"
