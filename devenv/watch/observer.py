@@ -174,8 +174,8 @@ class Watcher:
         def check(rel: str) -> bool:
             if rel.rsplit("/", 1)[-1] in NOISE_DIRS:
                 return True
-            # only safe when no nested root lies inside the directory being skipped
-            inner = any(str(h).startswith(str(root / rel) + os.sep) for h in holders if h != root)
+            # only safe when no nested root is, or lies inside, the directory being skipped
+            inner = any(h == root / rel or str(h).startswith(str(root / rel) + os.sep) for h in holders if h != root)
             return prune is not None and not inner and bool(prune(root, rel))
         return check
 

@@ -290,3 +290,39 @@ def test_each_watchdog_event_becomes_one_change_with_whether_the_write_is_finish
         rec = Recorder()
         _Handler(rec).dispatch(event)  # type: ignore[arg-type]
         assert rec.added == expected, event
+
+
+def test_counting_skips_excluded_and_noise_directories_but_not_a_nested_context(tmp_path: Path) -> None:
+    files = ["Dockerfile", "src/a.py", "src/deep/.git/HEAD", "build/out.o", "build/more/x.o",
+             "vendor/lib/Dockerfile", "vendor/lib/l.py", "vendor/other.py"]
+    for rel in files:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(rel)
+    (tmp_path / ".dockerignore").write_text("build\nvendor\n")
+    w = Watcher([tmp_path, tmp_path / "vendor" / "lib"], lambda b: None, is_ignored=DockerIgnoreCache())
+    assert (w.file_count(), w.dir_count()) == (0, 0)  # nothing counted before start
+    w.add(str(tmp_path / "src" / "a.py"), "modified")  # nor delivered: not started
+    w.start()
+    try:
+        # vendor/ is excluded but holds another image's context: walked; build/ is skipped whole
+        assert w.file_count() == 6 and w.dir_count() == 5  # ., src, src/deep, vendor, vendor/lib
+    finally:
+        w.stop()
+
+
+def test_changes_in_subdirectories_arrive_and_stop_ends_the_observer_thread(tmp_path: Path) -> None:
+    import threading
+
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    before = threading.active_count()
+    got: Batches = queue.Queue()
+    with _watch(tmp_path, got):
+        (tmp_path / "sub" / "deeper" / "x.txt").write_text("x")
+        assert got.get(timeout=5) == {tmp_path / "sub" / "deeper" / "x.txt": "created"}
+    deadline = 50
+    while threading.active_count() > before and deadline:
+        import time
+
+        time.sleep(0.1)
+        deadline -= 1
+    assert threading.active_count() <= before
