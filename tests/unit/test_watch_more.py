@@ -326,3 +326,17 @@ def test_changes_in_subdirectories_arrive_and_stop_ends_the_observer_thread(tmp_
         time.sleep(0.1)
         deadline -= 1
     assert threading.active_count() <= before
+
+
+def test_an_unwatched_path_says_why(sample: Path) -> None:
+    from devenv.watch.ignore import never_ignored
+    from devenv.watch.mapping import plan_changes
+
+    proj, _ = load_project(sample)
+    initech = [resolve(proj, "initech")]  # runs no api
+    api_file = sample / "examples" / "shop" / "api" / "app.py"
+    elsewhere = sample / "docs" / "notes.md"
+    p = plan_changes(proj.app, initech, {api_file: "modified", elsewhere: "modified"}, is_ignored=never_ignored)
+    assert dict(p.ignored) == {api_file: "image api is not built from source by any running tenant",
+                               elsewhere: "outside every watched context"}
+    assert p.empty
