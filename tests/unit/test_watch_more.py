@@ -340,3 +340,40 @@ def test_an_unwatched_path_says_why(sample: Path) -> None:
     assert dict(p.ignored) == {api_file: "image api is not built from source by any running tenant",
                                elsewhere: "outside every watched context"}
     assert p.empty
+
+
+def test_editor_and_bytecode_noise_reasons() -> None:
+    from devenv.watch.ignore import noise_reason
+
+    assert noise_reason("web/#page.html#") == "editor temp file"  # emacs autosave
+    assert noise_reason("web/.goutputstream-X1Y2") == "editor temp file"  # gedit
+    assert noise_reason("web/m.pyo") == "Python bytecode cache"
+    assert noise_reason("web/#notes.md") is None and noise_reason("web/issue#12.md") is None
+
+
+def test_glob_rules_cover_what_they_match_and_below_and_the_most_specific_wins() -> None:
+    from devenv.watch.mapping import matching_rule, rule_covers
+
+    top = WatchRule("*.py", "sync", "/srv")
+    assert matching_rule([top], "a.py") is top  # a glob with no fixed prefix still matches
+    first, second = WatchRule("web/a*", "sync", "/one"), WatchRule("web/*b", "sync", "/two")
+    assert matching_rule([first, second], "web/ab") is first  # equally specific: the first listed
+    deep = WatchRule("web/static/vendor", "sync", "/v")
+    assert matching_rule([WatchRule("web/static", "sync", "/s"), deep], "web/static/vendor/x.js") is deep
+    assert rule_covers(WatchRule("w*b", "sync", "/s"), "web/x/y.py")  # everything below a matched directory
+    assert not rule_covers(WatchRule("w*b", "sync", "/s"), "wet/x")
+
+
+def test_a_coalescer_needs_a_positive_quiet_period_no_longer_than_max_wait() -> None:
+    import threading
+
+    from devenv.watch.coalesce import Coalescer
+
+    c = Coalescer(1.0, 1.0, lambda b: None)  # equal is allowed
+    try:
+        assert "devenv-coalesce" in [t.name for t in threading.enumerate()]
+    finally:
+        c.close()
+    for quiet, max_wait in ((0.0, 1.0), (2.0, 1.0)):
+        with pytest.raises(ValueError, match=r"^need 0 < quiet <= max_wait$"):
+            Coalescer(quiet, max_wait, lambda b: None)
