@@ -8,9 +8,9 @@ the validator or the model's dataclasses.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 from devenv.errors import DevenvError
 from devenv.fsutil import read_bytes
@@ -18,7 +18,7 @@ from devenv.fsutil import read_bytes
 APP_FILE = "devenv.yaml"
 PROFILES_DIR = "profiles"
 OVERLAY_FILES = ("devenv.local.yaml", "devenv.personal.yaml")
-FORMAT = 2  # 2: errors.Problem is a named tuple
+FORMAT = 3  # 2: errors.Problem is a named tuple; 3: BLAKE2b
 MAX_INPUT = 16 * 1024 * 1024  # past the loader's own limit: such a file is reported by the full pass
 _MODEL_DIR = Path(__file__).resolve().parent / "model"
 _SCHEMA_DIR = _MODEL_DIR.parent / "schema"
@@ -62,7 +62,7 @@ def fingerprint(root: Path, strict: bool) -> str:
     """The cache key: content of every input (a missing file hashes as missing), plus the code."""
     from devenv import __version__
 
-    h = hashlib.sha256(f"{FORMAT}\0{__version__}\0{root}\0{strict}\0".encode())
+    h = _hasher(f"{FORMAT}\0{__version__}\0{root}\0{strict}\0".encode())
     for f in input_files(root):
         h.update(f"\0{f.name}\0".encode())
         try:  # bounded and non-blocking: a FIFO among the profiles must not hang every command
@@ -76,7 +76,17 @@ def fingerprint(root: Path, strict: bool) -> str:
             h.update(f"{src.name}:{st.st_mtime_ns}:{st.st_size}".encode())
         except OSError:
             pass
-    return h.hexdigest()
+    return str(h.hexdigest())
+
+
+def _hasher(first: bytes) -> Any:
+    """BLAKE2b, CPython's built-in one where it is there: ``hashlib`` loads OpenSSL at import (~4 ms
+    of an instant command), and a cache key needs no particular algorithm."""
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # another Python: hashlib has it everywhere
+        from hashlib import blake2b
+    return blake2b(first, digest_size=32)
 
 
 def _has_dockerfile_parser() -> bool:
