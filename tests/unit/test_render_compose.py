@@ -120,8 +120,25 @@ def test_healthchecks(project: Project) -> None:
     kind, script = svcs["web"]["healthcheck"]["test"]
     assert kind == "CMD-SHELL" and "exec bash -c" in script and "/dev/tcp/127.0.0.1/8000" in script
     assert "GET /healthz HTTP/1.0" in script and "http://127.0.0.1:8000/healthz" in script  # python3 fallback
-    assert svcs["redis"]["healthcheck"] == {"test": ["CMD", "redis-cli", "ping"], "interval": "2s",
+    # the profile says 2 s; the sample's 3 tenants x 5 checked components share 5 checks a second: 3 s
+    assert svcs["redis"]["healthcheck"] == {"test": ["CMD", "redis-cli", "ping"], "interval": "3s",
                                             "timeout": "15s", "retries": 30, "start_period": "0s"}
+    assert svcs["web"]["healthcheck"]["interval"] == "5s"  # longer than the floor: as configured
+
+
+def test_the_projects_checks_share_a_budget(project: Project) -> None:
+    """Ten tenants' checks at their profiles' intervals kept the engine busy with execs; the floor
+    grows with the project so that all of them together stay near ``CHECKS_PER_SECOND``."""
+    from dataclasses import replace
+
+    from devenv.render.compose import CHECKS_PER_SECOND, interval_floor
+
+    many = replace(project, profiles={f"t{i:02d}": next(iter(project.profiles.values())) for i in range(10)})
+    assert interval_floor(many) == 10.0
+    spec = resolve(many, "t00")
+    svcs = render_compose(many, spec, fixed_images(many))["services"]
+    rate = sum(1 / float(s["healthcheck"]["interval"].rstrip("s")) for s in svcs.values() if "healthcheck" in s)
+    assert rate * len(many.profiles) <= CHECKS_PER_SECOND
 
 
 def test_images_local_built_prod_pinned(project: Project) -> None:
