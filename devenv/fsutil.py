@@ -14,6 +14,7 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from devenv.errors import DevenvError
 
@@ -175,6 +176,20 @@ def read_bytes(path: Path, limit: int, shown: str | None = None) -> bytes:
         raise os_error(exc, name, "read") from None
     finally:
         os.close(fd)
+
+
+def read_record(path: Path, fmt: int, limit: int = 4 << 20) -> dict[str, Any] | None:
+    """A JSON object devenv wrote under ``.devenv/`` as a shortcut (an index, a replay record), when it
+    is one and of format ``fmt``; None when it is absent, unreadable, foreign or of another version:
+    a shortcut that does not hold only sends the caller the long way, it is never an error."""
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            record = json.loads(f.read(limit))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("format") == fmt else None
 
 
 def read_text(path: Path, limit: int = 16 * 1024 * 1024, shown: str | None = None) -> str:

@@ -15,7 +15,6 @@ runs and decides, exactly as before. Light on purpose: no model, no YAML, no dat
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -96,13 +95,10 @@ def replay(root: Path, key: str, chosen: list[list[str]], need_warnings: bool) -
 
 
 def _read(root: Path) -> dict[str, Any] | None:
-    try:
-        with open(layout.cache_file(root, NAME), "rb") as f:
-            entry = json.loads(f.read(4 << 20))
-    except (OSError, ValueError):
-        return None
-    ok = isinstance(entry, dict) and entry.get("format") == FORMAT and isinstance(entry.get("images"), list)
-    return entry if ok else None
+    from devenv.fsutil import read_record
+
+    entry = read_record(layout.cache_file(root, NAME), FORMAT)
+    return entry if entry is not None and isinstance(entry.get("images"), list) else None
 
 
 def _engine_holds(entry: dict[str, Any]) -> bool:

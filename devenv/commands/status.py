@@ -11,7 +11,6 @@ the index, and the full path (load, resolve, the backend) answers and writes it 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,13 +94,10 @@ def _count_restarts(summaries: list[Row]) -> None:
 
 
 def _read_index(root: Path) -> dict[str, Any] | None:
-    try:
-        with open(layout.cache_file(root, INDEX), "rb") as f:
-            index = json.loads(f.read(1 << 20))
-    except (OSError, ValueError):
-        return None
-    ok = isinstance(index, dict) and index.get("format") == INDEX_FORMAT and isinstance(index.get("urls"), dict)
-    return index if ok else None
+    from devenv.fsutil import read_record
+
+    index = read_record(layout.cache_file(root, INDEX), INDEX_FORMAT, 1 << 20)
+    return index if index is not None and isinstance(index.get("urls"), dict) else None
 
 
 def _loaded(root: Path, backend_name: str, tenants: list[str] | None) -> tuple[list[Row], list[str]]:
