@@ -75,3 +75,13 @@ def isolate(root: Path, app: str, port_base: int) -> None:
 def teardown(root: Path, tenants: list[str]) -> None:
     for t in tenants:
         devenv(root, "down", "--tenant", t, "--volumes", check=False)
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child the test will Ctrl+C: SIGINT back to its default, so Python in the
+    child installs its KeyboardInterrupt handler. A suite started in the background by a shell
+    without job control (``cmd &`` in a script, ``nohup``) runs with SIGINT ignored, and an ignored
+    signal stays ignored across exec: the child would never see the test's Ctrl+C."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

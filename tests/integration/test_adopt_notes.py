@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.integration.helpers import PREFIXES, devenv, http, project_containers, wait_for
+from tests.integration.helpers import PREFIXES, devenv, http, interruptible, project_containers, wait_for
 from tests.integration.test_faults import free_port_base, remove_everything_of
 
 EXAMPLE = REPO / "examples" / "notes"
@@ -65,6 +65,7 @@ def test_an_adopted_compose_project_runs_syncs_rebuilds_and_goes(notes) -> None:
 
     log = root.parent / "up.log"  # a file, not a pipe: a pipe nobody drains would block the CLI
     up = subprocess.Popen([sys.executable, "-m", "devenv.cli", "up", "--tenant", "acme", "--no-tui"], cwd=root,
+                          preexec_fn=interruptible,
                           env={**os.environ, "DEVENV_ROOT": str(root), "DEVENV_PROJECT_PREFIX": app, "NO_COLOR": "1"},
                           stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
     try:

@@ -18,6 +18,7 @@ from devenv.build.builder import BuildCancelled, Builder, read_records
 from devenv.errors import BuildError
 from devenv.events import BuildFinished, BuildStarted, Event
 from devenv.model.types import App, ImageDef
+from tests.integration.helpers import interruptible
 
 pytestmark = pytest.mark.docker
 
@@ -234,7 +235,7 @@ def test_ctrl_c_exits_130_and_tags_nothing(tmp_path: Path, client: Any) -> None:
     make_project(root, name)
     write(root / "one" / "Dockerfile", f"ARG BASE_IMAGE\nFROM ${{BASE_IMAGE}}\nRUN echo slow {uuid.uuid4().hex} && sleep 30\n")
     env = {**os.environ, "DEVENV_ROOT": str(root)}
-    proc = subprocess.Popen([sys.executable, "-m", "devenv.cli", "build"], env=env, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "devenv.cli", "build"], env=env, text=True, preexec_fn=interruptible,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert proc.stderr is not None

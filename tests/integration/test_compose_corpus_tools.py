@@ -56,7 +56,9 @@ def rendered_view(service: dict[str, Any]) -> dict[str, set[str]]:
 @pytest.mark.docker
 def test_every_corpus_file_keeps_services_ports_env_and_volumes(tmp_path: Path, compose_cli: None,  # noqa: F811
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    roots = {}
+    from devenv.model import load_project, resolve
+
+    roots, secret_env = {}, {}
     for source in FILES:
         root = lay_out(source, tmp_path / source.stem)
         code, _, err = cli(root, "init", "--from-compose", "compose.yaml", "--tenant", "acme", capsys=capsys)
@@ -65,6 +67,8 @@ def test_every_corpus_file_keeps_services_ports_env_and_volumes(tmp_path: Path, 
         assert code == 0, f"{source.name}: {err}"
         (root / "rendered.yaml").write_text(out)
         roots[source.stem] = root
+        spec = resolve(load_project(root)[0], "acme")  # credentials reach a service through its secret env file
+        secret_env[source.stem] = {n: {ref.env for ref in w.secret_env} for n, w in spec.workloads.items()}
     with ThreadPoolExecutor(4) as pool:
         sources = dict(zip(roots, pool.map(lambda r: compose_config(r, "compose.yaml"), roots.values()), strict=True))
         rendered = dict(zip(roots, pool.map(lambda r: compose_config(r, "rendered.yaml"), roots.values()), strict=True))
@@ -76,6 +80,7 @@ def test_every_corpus_file_keeps_services_ports_env_and_volumes(tmp_path: Path, 
             continue
         for name, service in src.items():
             want, got = kept(service), rendered_view(out[dns_name(name)])
+            got["env"] |= secret_env[stem].get(dns_name(name), set())
             lost += [f"{stem}: {name}.{what}: {sorted(want[what] - got[what])}" for what in want if want[what] - got[what]]
     assert lost == []
 

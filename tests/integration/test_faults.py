@@ -37,7 +37,7 @@ from devenv.engine.core import Engine
 from devenv.events import ComponentState, EngineHealth, Event, Timeline
 from devenv.model import load_project
 from devenv.netutil import port_free
-from tests.integration.helpers import PREFIXES, devenv, http, project_containers, wait_for
+from tests.integration.helpers import PREFIXES, devenv, http, interruptible, project_containers, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -236,6 +236,7 @@ def test_ctrl_c_during_a_build_stops_fast_tags_nothing_and_the_next_build_works(
     tag = compute_tags(load_project(tiny.root)[0].app)["app"]
     env = {**os.environ, "DEVENV_ROOT": str(tiny.root), "DEVENV_PROJECT_PREFIX": tiny.app}
     proc = subprocess.Popen([sys.executable, "-m", "devenv.cli", "build"], cwd=tiny.root, env=env, text=True,
+                            preexec_fn=interruptible,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert proc.stderr is not None
