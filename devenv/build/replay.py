@@ -98,7 +98,15 @@ def _read(root: Path) -> dict[str, Any] | None:
     from devenv.fsutil import read_record
 
     entry = read_record(layout.cache_file(root, NAME), FORMAT)
-    return entry if entry is not None and isinstance(entry.get("images"), list) else None
+    images = entry.get("images") if entry is not None else None
+    ok = (isinstance(images, list) and all(_image_ok(i) for i in images)
+          and isinstance(entry.get("externals") if entry is not None else None, dict))
+    return entry if ok else None  # a hand-edited record is only a miss: the full build answers
+
+
+def _image_ok(image: Any) -> bool:
+    return (isinstance(image, dict) and isinstance(image.get("tag"), str)
+            and isinstance(image.get("dockerfile"), str) and isinstance(image.get("context"), str | None))
 
 
 def _engine_holds(entry: dict[str, Any]) -> bool:

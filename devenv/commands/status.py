@@ -97,7 +97,12 @@ def _read_index(root: Path) -> dict[str, Any] | None:
     from devenv.fsutil import read_record
 
     index = read_record(layout.cache_file(root, INDEX), INDEX_FORMAT, 1 << 20)
-    return index if index is not None and isinstance(index.get("urls"), dict) else None
+    if index is None:
+        return None
+    urls, warnings = index.get("urls"), index.get("warnings")
+    ok = (isinstance(index.get("name"), str) and isinstance(warnings, list)
+          and isinstance(urls, dict) and all(isinstance(u, dict) for u in urls.values()))
+    return index if ok else None  # a hand-edited index is only a miss: the full path answers
 
 
 def _loaded(root: Path, backend_name: str, tenants: list[str] | None) -> tuple[list[Row], list[str]]:

@@ -79,3 +79,18 @@ def test_a_quiet_run_records_no_warnings_and_cannot_answer_a_loud_one(tmp_path: 
     replay.record(root, "key", [["acme"], []], entry["signature"], entry["images"], entry["externals"], None)
     assert replay.replay(root, "key", [["acme"], []], need_warnings=False) is not None
     assert replay.replay(root, "key", [["acme"], []], need_warnings=True) is None
+
+
+@pytest.mark.parametrize("edit", [{"images": [{"bogus": 1}]}, {"images": "x"}, {"externals": ["a"]},
+                                  {"images": [{"tag": 1, "dockerfile": "D", "context": None}]}])
+def test_a_hand_edited_record_is_a_miss_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       edit: dict[str, Any]) -> None:
+    import json
+
+    from devenv import layout
+
+    engine: dict[str, Any] = {"devenv/app-web:1": {"Id": "sha256:w"}, "debian:bookworm-slim": {"Id": "sha256:d"}}
+    root = _recorded(tmp_path, monkeypatch, engine)
+    path = layout.cache_file(root, replay.NAME)
+    path.write_text(json.dumps({**json.loads(path.read_text()), **edit}))
+    assert replay.replay(root, "key", [["acme"], []], need_warnings=False) is None

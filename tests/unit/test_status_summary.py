@@ -150,3 +150,21 @@ def test_the_fast_path_imports_no_model(sample: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=sample, capture_output=True, text=True, check=True).stdout
     loaded = out.strip().splitlines()[-1]
     assert "devenv.model.types" not in loaded and '"yaml"' not in loaded, loaded
+
+
+@pytest.mark.parametrize("drop", ["name", "warnings", "urls"])
+def test_a_hand_edited_index_is_a_miss_not_a_traceback(sample: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str], drop: str) -> None:
+    import json
+
+    from devenv import layout
+
+    monkeypatch.setattr("devenv.dockerhttp.containers", lambda labels, all=True: _summaries(18000))
+    layout.ensure(sample)
+    full = _status(capsys)
+    index = layout.cache_file(sample, "status.json")
+    doc = json.loads(index.read_text())
+    doc.pop(drop)
+    index.write_text(json.dumps(doc))
+    assert _status(capsys) == full  # the full path answered, and wrote the index anew
+    assert drop in json.loads(index.read_text())
