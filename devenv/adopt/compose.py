@@ -19,10 +19,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+from devenv.adopt.credrefs import (
+    CREDENTIAL_USE_HINT,
+    credential_use_message,
+    masked_names,
+    refuse_masked_output,
+)
 from devenv.adopt.interpolate import Environment, InterpolationError, interpolate, read_dotenv
 from devenv.adopt.result import Adopted, dns_name
 from devenv.adopt.services import ServiceReader
 from devenv.errors import DevenvError
+from devenv.importer import credential_reason
 from devenv.model.yamlpos import Document, KeyPath, Positions, dotted, load_yaml
 
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -74,6 +81,7 @@ def read_compose(file: Path, root: Path, tenant: str, shell: dict[str, str] | No
     env = _environment(file.parent, shown, adopted, os.environ if shell is None else shell)
     data = _interpolated(data, doc.positions, env, adopted)
     _note_environment(env, shown, adopted)
+    _refuse_top_level_credentials(data, env, doc.positions, adopted)
     services = _services(data, doc.positions, adopted)
     if adopted.errors:
         return adopted
@@ -82,6 +90,7 @@ def read_compose(file: Path, root: Path, tenant: str, shell: dict[str, str] | No
     reader = ServiceReader(adopted, doc.positions, file.parent, root, env, data)
     reader.read_all(services)
     reader.finish(dns_name(name))
+    refuse_masked_output(adopted, env)
     return adopted
 
 
@@ -138,10 +147,22 @@ def _environment(folder: Path, shown: str, adopted: Adopted, shell: Any) -> Envi
 
 
 def _interpolated(data: dict[str, Any], pos: Positions, env: Environment, adopted: Adopted) -> dict[str, Any]:
+    """Every value interpolated as compose does, except that a credential variable becomes a
+    sentinel (``Environment.sentinel``): the service reader writes a ``${VAR}`` reference where
+    one went (an env value, a command argument, a health test) and refuses it elsewhere, so the
+    secret itself never reaches a committed file (``Environment.unmask`` gives the value back)."""
     out: dict[str, Any] = {}
-    for key, value in data.items():
-        out[key] = value if key.startswith("x-") else _walk(value, (key,), pos, env, adopted)
+    env.credential = _is_credential
+    try:
+        for key, value in data.items():
+            out[key] = value if key.startswith("x-") else _walk(value, (key,), pos, env, adopted)
+    finally:
+        env.credential = None
     return out
+
+
+def _is_credential(name: str, value: str) -> bool:
+    return credential_reason(name, value) is not None
 
 
 def _walk(value: Any, path: KeyPath, pos: Positions, env: Environment, adopted: Adopted) -> Any:
@@ -157,6 +178,15 @@ def _walk(value: Any, path: KeyPath, pos: Positions, env: Environment, adopted: 
         adopted.refuse(pos.file, pos.line(path), dotted(path), str(exc),
                        "set the variable in .env beside the compose file (or in your shell) and run init again")
         return value
+
+
+def _refuse_top_level_credentials(data: dict[str, Any], env: Environment, pos: Positions, adopted: Adopted) -> None:
+    """A credential interpolated into the project's name, a volume or a secret definition would be
+    written as-is: refused (a service's env, command and health test keep a reference instead)."""
+    for key in ("name", "volumes", "secrets"):
+        names = masked_names(data.get(key), env)
+        if names:
+            adopted.refuse(pos.file, pos.line((key,)), key, credential_use_message(names), CREDENTIAL_USE_HINT)
 
 
 def _note_environment(env: Environment, shown: str, adopted: Adopted) -> None:

@@ -12,6 +12,7 @@ that ran ``init`` (a value taken from the shell is noted).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,22 +25,52 @@ class InterpolationError(ValueError):
     """A ``${VAR:?message}`` whose variable is unset, or a malformed ``${...}``."""
 
 
+SENTINEL = re.compile("\x00devenv-credential-([0-9]+)\x00")
+
+
 @dataclass
 class Environment:
     """The variables interpolation reads: ``shell`` wins over ``dotenv`` as in compose.
-    ``used_shell`` collects the names whose value came from the shell (init notes them)."""
+    ``used_shell`` collects the names whose value came from the shell (init notes them).
+
+    While ``credential`` is set (a test of a variable's name and value), a credential variable
+    interpolates as a sentinel instead of its value: the caller sees where a secret landed (a
+    ``command:`` argument, a health test) and can write a ``${VAR}`` reference there instead;
+    ``unmask`` gives the value compose would have used."""
 
     dotenv: dict[str, str] = field(default_factory=dict)
     shell: dict[str, str] = field(default_factory=dict)
     used_shell: set[str] = field(default_factory=set)
     unset: set[str] = field(default_factory=set)
+    credential: Callable[[str, str], bool] | None = None
+    masked: list[str] = field(default_factory=list)  # sentinel number -> variable name
 
     def get(self, name: str) -> str | None:
+        value = self.value(name)
+        if value and self.credential is not None and self.credential(name, value):
+            return self.sentinel(name)
+        return value
+
+    def value(self, name: str) -> str | None:
+        """The variable's value, never masked."""
         if name in self.shell:
             if self.dotenv.get(name) != self.shell[name]:
                 self.used_shell.add(name)
             return self.shell[name]
         return self.dotenv.get(name)
+
+    def sentinel(self, name: str) -> str:
+        if name not in self.masked:
+            self.masked.append(name)
+        return f"\x00devenv-credential-{self.masked.index(name)}\x00"
+
+    def unmask(self, text: str) -> str:
+        """``text`` with every sentinel replaced by its variable's value."""
+        return SENTINEL.sub(lambda m: self.value(self.masked[int(m.group(1))]) or "", text)
+
+    def names_in(self, text: str) -> list[str]:
+        """The credential variables whose sentinels are in ``text``, in order, once each."""
+        return list(dict.fromkeys(self.masked[int(n)] for n in SENTINEL.findall(text)))
 
 
 def interpolate(text: str, env: Environment) -> str:

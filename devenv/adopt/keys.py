@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from devenv.adopt import parts
+from devenv.adopt import credrefs, parts
 from devenv.adopt.result import dns_name
 from devenv.adopt.services import (
     ENV_NAME,
@@ -92,7 +92,9 @@ def _environment(r: ServiceReader, svc: Service, value: Any) -> None:
         elif not ENV_NAME.match(key):
             r.note(where, f"'{key}' is not a portable environment variable name (letters, digits, '_'); dropped")
         else:
-            r.put_env(svc, key, parts.scalar(raw), (r.pos.file, r.pos.line(where), dotted(where)), override=True)
+            names = credrefs.masked_names(raw, r.env)
+            r.put_env(svc, key, r.env.unmask(parts.scalar(raw)), (r.pos.file, r.pos.line(where), dotted(where)),
+                      override=True, uses=names)
 
 
 def _env_file(r: ServiceReader, svc: Service, value: Any) -> None:
@@ -158,6 +160,7 @@ def _healthcheck(r: ServiceReader, svc: Service, value: Any) -> None:
     cmd = _health_test(r, svc, value.get("test"))
     if cmd is None:
         return
+    cmd = credrefs.secret_health(r, svc, cmd)
     health: dict[str, Any] = {"cmd": cmd}
     for key in ("interval", "timeout", "start_period"):
         if value.get(key) is not None:

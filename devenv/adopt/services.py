@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devenv.adopt import parts
+from devenv.adopt import credrefs, parts
 from devenv.adopt.interpolate import Environment, read_dotenv
 from devenv.adopt.result import Adopted, dns_name
 from devenv.importer import credential_reason
@@ -110,6 +110,7 @@ class Service:
     context: Path | None = None
     noted_ports: bool = False
     secret_env: dict[str, str] = field(default_factory=dict)  # credential-looking env: name -> dev value
+    wanted_env: dict[str, KeyPath] = field(default_factory=dict)  # credentials a command references: name -> where
 
     def key(self, *path: str | int) -> KeyPath:
         return ("services", self.name, *path)
@@ -170,7 +171,10 @@ class ServiceReader:
                                               f"the tenant network is now '{comp}': update references to '{name}'")
 
     def read(self, svc: Service) -> None:
+        refused = credrefs.unreferencable_keys(self, svc)
         svc.built = "build" in svc.data
+        if refused & {"build", "image"}:
+            return
         if svc.built:
             self._build(svc)
         elif isinstance(svc.data.get("image"), str):
@@ -180,7 +184,10 @@ class ServiceReader:
                         "add `image: REF` (a registry image) or `build: DIR` (a folder with a Dockerfile)")
             return
         for key, value in svc.data.items():
-            self._key(svc, key, value)
+            if key not in refused:
+                self._key(svc, key, value)
+        credrefs.secret_command(self, svc)
+        credrefs.deliver_wanted(self, svc)
         self._env_secrets(svc)
         target = self.components if svc.built else self.services
         target[svc.comp] = svc.out
@@ -200,18 +207,20 @@ class ServiceReader:
 
     # --- env and the credentials in it ----------------------------------------------------------
 
-    def put_env(self, svc: Service, key: str, value: str, where: tuple[str, int | None, str], override: bool) -> None:
+    def put_env(self, svc: Service, key: str, value: str, where: tuple[str, int | None, str], override: bool,
+                uses: list[str] | None = None) -> None:
         """One env var of ``svc`` (``where`` is its ``file``, ``line`` and key as notes name them). A value that looks like a
         credential (``importer.credential_reason``: the one decision, by name and by value shape)
         is never written into devenv.yaml: it becomes a reference to the component's own secret in
         the profile, and its dev value goes only to the git-ignored devenv.personal.yaml. ``override``
-        is `environment` (it wins over env_file, whatever the key order)."""
+        is `environment` (it wins over env_file, whatever the key order); ``uses`` names the
+        credential variables interpolated into the value (a secret even if the whole does not look like one)."""
         env = svc.out.setdefault("env", {})
         if not override and (key in env or key in svc.secret_env):
             return
         env.pop(key, None)
         svc.secret_env.pop(key, None)
-        why = credential_reason(key, value)
+        why = credential_reason(key, value) or (f"it uses {credrefs.refs(uses)}" if uses else None)
         if why is None:
             env[key] = value
             return
@@ -285,6 +294,11 @@ class ServiceReader:
     def _build_args(self, svc: Service, raw: Any) -> dict[str, str]:
         out: dict[str, str] = {}
         for key, value in parts.env_mapping(raw).items():
+            if credrefs.has_sentinel(value):
+                self.note(svc.key("build", "args", key), f"uses {credrefs.refs(credrefs.masked_names(value, self.env))}: "
+                                                        "not written into devenv.yaml (a build arg ends up in the image's "
+                                                        "history); pass it as a build secret")
+                continue
             if value is None:
                 value = self.env.get(key)
                 if value is None:
