@@ -18,6 +18,7 @@ kubectl for the keys only, so the values never reach devenv at all.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -31,7 +32,7 @@ import yaml
 
 from devenv.errors import DevenvError
 from devenv.fsutil import atomic_write
-from devenv.model.dumpyaml import gc_paused, load_stream, read_text_bounded
+from devenv.model.dumpyaml import gc_paused, load_stream, read_list_split, read_text_bounded
 from devenv.model.k8sshape import check_object
 from devenv.model.types import App, Component
 from devenv.proc import Runner
@@ -122,6 +123,9 @@ def parse_dump(text: str, source: str = "the dump", positions: bool = True) -> l
     with gc_paused():
         fast = _json_documents(text)
         if fast is None and not positions:
+            ready = read_list_split(text, source, functools.partial(_ready, source=source))
+            if ready is not None:
+                return ready
             fast = load_stream(text, source, positions=False)
         objects = list(_flatten(fast if fast is not None else load_stream(text, source)))
         try:
@@ -134,6 +138,16 @@ def parse_dump(text: str, source: str = "the dump", positions: bool = True) -> l
                 check_object(obj, source)
             raise
         return [sanitize(o) for o in objects]
+
+
+def _ready(item: Any, source: str) -> list[Obj]:
+    """One item of a dump's ``List``, as ``parse_dump`` returns it: opened, checked, sanitised
+    (each half of a big dump does this in its own process; a check that fails is read again with
+    positions for its line)."""
+    objects = list(_flatten([item]))
+    for obj in objects:
+        check_object(obj, source)
+    return [sanitize(o) for o in objects]
 
 
 def _json_documents(text: str) -> list[Any] | None:

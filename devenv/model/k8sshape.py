@@ -96,10 +96,28 @@ def check_object(obj: dict[str, Any], source: str) -> None:
     if not isinstance(kind, str):
         raise _error(source, obj, "kind", "", "kind", "a string", obj.get("kind"))
     shape = SHAPES.get(kind)
-    if shape is not None:
+    if shape is not None and not fits(obj, shape):
         name = obj.get("metadata", {}).get("name") if isinstance(obj.get("metadata"), dict) else None
         what = f"{kind} {name}" if isinstance(name, str) else kind
         _check(obj, shape, (), what, source, obj)
+
+
+def fits(value: Any, shape: Any) -> bool:
+    """Whether ``_check`` would pass ``value``: the same rules without the path and the message, so
+    the common case (every object of a big dump fits) costs a third; the first object that does not
+    fit is checked again by ``_check`` for its message."""
+    if value is None or shape is None:
+        return True
+    kind = type(shape)
+    if kind is dict:
+        return isinstance(value, dict) and all(fits(value[k], sub) for k, sub in shape.items() if k in value)
+    if kind is list:
+        return isinstance(value, list) and all(fits(v, shape[0]) for v in value)
+    if kind is MapOf:
+        return isinstance(value, dict) and (shape.value is None or all(fits(v, shape.value) for v in value.values()))
+    if kind is OneOf:
+        return isinstance(value, shape.types) and not isinstance(value, dict | list)
+    return isinstance(value, shape) and not (shape is int and isinstance(value, bool))
 
 
 def _check(value: Any, shape: Any, path: tuple[str | int, ...], what: str, source: str, parent: Any) -> None:
