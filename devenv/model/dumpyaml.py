@@ -339,7 +339,7 @@ def _build_plain(parser: Any, lim: _Limits) -> list[Any]:
     top: list[Any] | None = None
     anchors, first_chars, memo = lim.anchors, lim.first_chars, lim.plain
     no_key, missing, scalar_event = _NO_KEY, _MISSING, yaml.ScalarEvent
-    tuple_, list_, anchored, alias = tuple, list, _Anchored, _AliasName
+    tuple_, list_, str_, containers, anchored, alias = tuple, list, str, (dict, list), _Anchored, _AliasName
     map_start, seq_start, close, stream_end = _MAP_START, _SEQ_START, _CLOSE, _STREAM_END
     next_event = parser.get_event
     left = lim.left
@@ -391,9 +391,11 @@ def _build_plain(parser: Any, lim: _Limits) -> list[Any]:
         if type(into) is list_:
             into.append(value)
         elif top[2] is no_key:
-            if isinstance(value, dict | list) or value is None:
-                raise _Retry
-            top[2] = value if value == "<<" else str(value)
+            if type(value) is not str_:  # most keys are strings already
+                if isinstance(value, containers) or value is None:
+                    raise _Retry
+                value = str(value)
+            top[2] = value
         else:
             key = top[2]
             top[2] = no_key
