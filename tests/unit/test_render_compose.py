@@ -235,3 +235,154 @@ def test_http_probe_starts_no_interpreter_and_checks_the_status(tmp_path: Path) 
         assert probe("/broken") != 0
     finally:
         server.shutdown()
+
+
+# What the sample leaves out (no entrypoint, user or working_dir; every check names its port): the
+# fields a project's own devenv.yaml reaches, asserted as the compose file shows them.
+
+def test_entrypoint_command_user_and_working_dir_reach_the_service(project: Project) -> None:
+    spec = with_workload(resolve(project, "acme"), "web", entrypoint=("/bin/sh", "-c"), command=("echo $HOME",),
+                         user="1000:1000", working_dir="/srv/$app")
+    web = render_compose(project, spec, fixed_images(project))["services"]["web"]
+    assert web["entrypoint"] == ["/bin/sh", "-c"]
+    assert web["command"] == ["echo $$HOME"]  # compose would interpolate a lone `$`
+    assert web["user"] == "1000:1000"
+    assert web["working_dir"] == "/srv/$$app"
+
+
+def test_an_http_check_without_port_or_path_probes_the_first_port_at_the_root(project: Project) -> None:
+    from devenv.model.types import Health, PublishedPort
+
+    ports = (PublishedPort("http", 8000, 18000, True), PublishedPort("admin", 9000, 18001, True))
+    spec = with_workload(resolve(project, "acme"), "web", health=Health(), ports=ports)
+    script = render_compose(project, spec, fixed_images(project))["services"]["web"]["healthcheck"]["test"][1]
+    assert "/dev/tcp/127.0.0.1/8000" in script and "GET / HTTP/1.0" in script
+    assert "http://127.0.0.1:8000/'" in script  # the python3 fallback asks the same URL
+    # a named port wins over the first one
+    spec = with_workload(spec, "web", health=Health(http="/up", port=9000))
+    script = render_compose(project, spec, fixed_images(project))["services"]["web"]["healthcheck"]["test"][1]
+    assert "/dev/tcp/127.0.0.1/9000" in script and "GET /up HTTP/1.0" in script
+
+
+def test_an_http_check_of_a_component_without_ports_probes_port_80(project: Project) -> None:
+    from devenv.model.types import Health
+
+    spec = with_workload(resolve(project, "acme"), "worker", health=Health(), ports=())
+    script = render_compose(project, spec, fixed_images(project))["services"]["worker"]["healthcheck"]["test"][1]
+    assert "/dev/tcp/127.0.0.1/80 " in script and "http://127.0.0.1:80/'" in script
+
+
+def test_prod_keeps_a_check_interval_under_a_second(project: Project) -> None:
+    from devenv.model.types import Health
+
+    spec = with_workload(resolve(project, "acme", "prod"), "redis", health=Health(cmd=("true",), interval=0.5))
+    check = render_compose(project, spec, fixed_images(project))["services"]["redis"]["healthcheck"]
+    assert check["interval"] == "500ms" and check["test"] == ["CMD", "true"]
+
+
+def test_the_interval_floor_keeps_its_tenths(project: Project) -> None:
+    """3 profiles x 4 checked components / 5 checks a second: 2.4 s, not rounded to whole seconds."""
+    from devenv.model.types import Health
+    from devenv.render.compose import interval_floor
+
+    comps = {n: (replace(c, health=None) if n == "worker" else c) for n, c in project.app.components.items()}
+    assert sum(1 for c in comps.values() if c.health is not None) == 4
+    fewer = replace(project, app=replace(project.app, components=comps))
+    assert interval_floor(fewer) == 2.4
+    spec = with_workload(resolve(fewer, "acme"), "redis", health=Health(cmd=("true",), interval=1))
+    assert render_compose(fewer, spec, fixed_images(fewer))["services"]["redis"]["healthcheck"]["interval"] == "2400ms"
+
+
+def test_a_stopped_dependency_is_not_waited_for(project: Project) -> None:
+    """postgres at ``replicas: 0`` never becomes healthy: api waits for redis only (and for
+    everything after the stopped one: api lists postgres first)."""
+    spec = with_workload(resolve(project, "acme"), "postgres", replicas=0)
+    svcs = render_compose(project, spec, fixed_images(project))["services"]
+    assert list(spec.workloads["api"].depends_on)[0] == "postgres"
+    assert svcs["api"]["depends_on"] == {"redis": {"condition": "service_healthy"}}
+    assert svcs["postgres"]["deploy"] == {"replicas": 0}
+
+
+def test_one_env_file_for_all_reaches_only_the_services_with_secrets(project: Project) -> None:
+    doc = render(project, "acme", secrets_env_file="/tmp/acme.env")
+    with_secrets = {name for name, w in resolve(project, "acme").workloads.items() if w.secret_env}
+    assert with_secrets and with_secrets != set(doc["services"])
+    assert {name for name, svc in doc["services"].items() if "env_file" in svc} == with_secrets
+    assert all(doc["services"][n]["env_file"] == ["/tmp/acme.env"] for n in with_secrets)
+
+
+def test_two_replicas_without_ports_are_deployed_and_with_ports_warned(project: Project) -> None:
+    spec = with_workload(resolve(project, "acme"), "worker", replicas=2)
+    spec = with_workload(spec, "web", replicas=2)
+    svcs = render_compose(project, spec, fixed_images(project))["services"]
+    assert svcs["worker"]["deploy"] == {"replicas": 2}
+    assert "deploy" not in svcs["web"]
+    assert compose_warnings(project, spec) == [
+        "acme/web: 2 replicas wanted, running 1: a published host port can be bound by one container only"]
+
+
+def test_one_replica_with_ports_needs_no_warning(project: Project) -> None:
+    spec = resolve(project, "acme")
+    assert any(w.ports for w in spec.workloads.values()) and compose_warnings(project, spec) == []
+
+
+def test_missing_image_errors_name_the_fix(project: Project) -> None:
+    with pytest.raises(DevenvError) as exc:
+        render_compose(project, resolve(project, "acme"), {})
+    assert exc.value.hint == "build the image first; the builder supplies its content tag"
+    spec = with_workload(resolve(project, "acme"), "web", build_image=None, image_ref=None)
+    with pytest.raises(DevenvError) as exc:
+        render_compose(project, spec, fixed_images(project))
+    assert exc.value.message == "component web has neither an image to build nor a reference"
+
+
+def test_rendering_with_fragments_leaves_the_fragments_and_the_input_untouched(project: Project) -> None:
+    """A fragment is applied to every tenant's file: a render that shared its lists or mappings
+    with the fragments (or edited its input) would leak one tenant's file into the next."""
+    import copy
+
+    from devenv.render.compose import apply_fragments
+
+    frags = {"services": {"web": {"environment": {"EXTRA": "1"}, "sysctls": [["a", "b"]]}},
+             "override": {"x-notes": {"list": [[1]]}}}
+    before = copy.deepcopy(frags)
+    doc = render(project, "acme")
+    doc_before = copy.deepcopy(doc)
+    out = apply_fragments(doc, frags)
+    assert doc == doc_before
+    out["services"]["web"]["environment"]["EXTRA"] = "2"
+    out["services"]["web"]["sysctls"][0].append("c")
+    out["x-notes"]["list"][0].append(2)
+    assert frags == before
+    replaced = deep_merge({"a": 1}, {"a": [[1]]})
+    replaced["a"][0].append(2)
+    assert deep_merge({"a": 1}, {"a": [[1]]}) == {"a": [[1]]}
+
+
+def test_deep_merge_replaces_a_mapping_by_a_scalar_and_back() -> None:
+    assert deep_merge({"a": {"b": 1}}, {"a": "x"}) == {"a": "x"}
+    assert deep_merge({"a": "x"}, {"a": {"b": 1}}) == {"a": {"b": 1}}
+    assert deep_merge({"a": [1]}, {"a": {"b": 1}}) == {"a": {"b": 1}}
+
+
+def test_yml_fragments_are_read_too(project: Project, sample: Path) -> None:
+    (sample / "compose" / "web.yml").write_text("shm_size: 64m\n")
+    doc = render(project, "acme", fragments=load_fragments(sample))
+    assert doc["services"]["web"]["shm_size"] == "64m"
+
+
+def test_a_fragment_with_a_duplicate_key_is_refused_with_its_line(sample: Path) -> None:
+    (sample / "compose" / "web.yaml").write_text("shm_size: 64m\nshm_size: 1g\n")
+    with pytest.raises(DevenvError) as exc:
+        load_fragments(sample)
+    assert exc.value.message.startswith("cannot read compose fragment ")
+    assert "web.yaml:2: shm_size: duplicate key 'shm_size' (first at line 1)" in exc.value.message
+    assert exc.value.hint == "keep one of the two entries"
+
+
+def test_a_fragment_that_is_not_a_mapping_says_what_a_fragment_holds(sample: Path) -> None:
+    (sample / "compose" / "web.yaml").write_text("- not a mapping\n")
+    with pytest.raises(DevenvError) as exc:
+        load_fragments(sample)
+    assert exc.value.message == f"compose fragment {sample / 'compose' / 'web.yaml'} is not a mapping"
+    assert exc.value.hint == "a fragment holds service keys, e.g. `shm_size: 128m`"

@@ -100,3 +100,34 @@ def test_registry_files() -> None:
 def test_bad_registry() -> None:
     with pytest.raises(DevenvError):
         parse_registry("no-port")
+
+
+@pytest.mark.parametrize("bad", [":5001", "devenv-registry", "devenv-registry:", "devenv-registry:x1"])
+def test_a_registry_without_name_or_numeric_port_is_refused_with_an_example(bad: str) -> None:
+    with pytest.raises(DevenvError) as exc:
+        parse_registry(bad)
+    assert exc.value.message == f"registry '{bad}' is not <container name>:<host port>"
+    assert exc.value.hint == "e.g. devenv-registry:5001"
+
+
+def test_registry_configmap_is_the_whole_kep_1755_object() -> None:
+    assert registry_configmap("my-registry:5002") == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "local-registry-hosting", "namespace": "kube-public"},
+        "data": {"localRegistryHosting.v1": 'host: "localhost:5002"\n'
+                                            'hostFromClusterNetwork: "my-registry:5000"\n'
+                                            'help: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n'},
+    }
+
+
+def test_a_labelled_control_plane_does_not_count_once_workers_exist(specs: list[TenantSpec]) -> None:
+    """kind taints the control plane NoSchedule when workers exist: its labels place nothing."""
+    acme = specs[0]
+    labels = dict(acme.node_selector)
+    with_worker = {"nodes": [{"role": "control-plane", "labels": labels}, {"role": "worker", "labels": {"x": "y"}}]}
+    assert cluster_satisfies(with_worker, [acme]) == [
+        "acme: " + ",".join(f"{k}={v}" for k, v in sorted(labels.items()))]
+    alone = {"nodes": [{"role": "control-plane", "labels": labels}]}
+    assert cluster_satisfies(alone, [acme]) == []
+    assert cluster_satisfies({}, [with_selector(acme, {})]) == []  # no nodes listed: kind's one control plane

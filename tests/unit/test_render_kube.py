@@ -178,3 +178,91 @@ def test_node_port_range(project: Project) -> None:
     assert node_port(project, project.app.port_base) == 30000
     with pytest.raises(DevenvError):
         node_port(project, project.app.port_base - 1)
+
+
+# What the sample leaves out (no StatefulSet, no production probes or placement, no user), as the
+# manifests show it.
+
+def with_workload(project: Project, tenant: str, env: str, name: str, **changes: object) -> list[dict]:
+    from dataclasses import replace
+
+    spec = resolve(project, tenant, env)  # type: ignore[arg-type]
+    spec = replace(spec, workloads={**spec.workloads, name: replace(spec.workloads[name], **changes)})  # type: ignore[arg-type]
+    return render_manifests(project, spec, fixed_images(project))
+
+
+def test_node_port_range_ends_at_32767_and_says_how_to_fix(project: Project) -> None:
+    assert node_port(project, project.app.port_base + 2767) == 32767
+    with pytest.raises(DevenvError) as exc:
+        node_port(project, project.app.port_base + 2768)
+    assert exc.value.message == (f"host port {project.app.port_base + 2768} maps to node port 32768, "
+                                 "outside 30000-32767")
+    assert exc.value.hint == ("keep every tenant's port_base at or above devenv.yaml's port_base and "
+                              "within 2767 ports of it")
+
+
+def test_a_statefulset_stays_one_in_prod_only(project: Project) -> None:
+    prod = with_workload(project, "acme", "prod", "postgres", kind="StatefulSet")
+    sts = by_kind(prod, "StatefulSet")["postgres"]
+    assert sts["spec"]["serviceName"] == "postgres"
+    assert [t["metadata"]["name"] for t in sts["spec"]["volumeClaimTemplates"]] == ["pgdata"]
+    assert "volumes" not in sts["spec"]["template"]["spec"] and "strategy" not in sts["spec"]
+    assert "postgres" not in by_kind(prod, "Deployment")
+    assert "pgdata" not in by_kind(prod, "PersistentVolumeClaim")  # the claim template makes it
+    local = with_workload(project, "acme", "local", "postgres", kind="StatefulSet")
+    assert not by_kind(local, "StatefulSet") and "postgres" in by_kind(local, "Deployment")
+    assert "pgdata" in by_kind(local, "PersistentVolumeClaim")
+
+
+def test_an_http_probe_without_port_or_path_asks_the_first_port_at_the_root(project: Project) -> None:
+    from devenv.model.types import Health, PublishedPort
+
+    ports = (PublishedPort("http", 8000, 18000, True), PublishedPort("admin", 9000, 18001, True))
+    docs = with_workload(project, "acme", "local", "web", health=Health(), ports=ports)
+    assert pod_spec(docs, "web")["containers"][0]["readinessProbe"]["httpGet"] == {"path": "/", "port": 8000}
+    docs = with_workload(project, "acme", "local", "web", health=Health(http="/up", port=9000), ports=ports)
+    assert pod_spec(docs, "web")["containers"][0]["readinessProbe"]["httpGet"] == {"path": "/up", "port": 9000}
+    docs = with_workload(project, "acme", "local", "worker", health=Health(), ports=())
+    assert pod_spec(docs, "worker")["containers"][0]["readinessProbe"]["httpGet"] == {"path": "/", "port": 80}
+
+
+def test_probe_times_are_whole_seconds_of_at_least_one(project: Project) -> None:
+    from devenv.model.types import Health
+
+    health = Health(cmd=("true",), interval=0.5, timeout=0.2, retries=0, start_period=0.5)
+    probe = pod_spec(with_workload(project, "acme", "local", "redis", health=health), "redis")["containers"][0]
+    assert probe["readinessProbe"] == {"exec": {"command": ["true"]}, "initialDelaySeconds": 1, "periodSeconds": 1,
+                                       "timeoutSeconds": 1, "failureThreshold": 1}
+
+
+@pytest.mark.parametrize(("user", "context"), [("1000:2000", {"runAsUser": 1000, "runAsGroup": 2000}),
+                                               ("1000", {"runAsUser": 1000}), (":2000", {"runAsGroup": 2000}),
+                                               ("app", None), ("app:2000", {"runAsGroup": 2000})])
+def test_user_becomes_a_security_context_of_numeric_ids(project: Project, user: str, context: dict | None) -> None:
+    docs = with_workload(project, "acme", "local", "web", user=user, entrypoint=("/bin/sh", "-c"), working_dir="/srv")
+    container = pod_spec(docs, "web")["containers"][0]
+    assert container.get("securityContext") == context
+    assert container["command"] == ["/bin/sh", "-c"] and container["workingDir"] == "/srv"
+
+
+def test_prod_keeps_productions_probes_and_placement(project: Project) -> None:
+    from devenv.model.types import Placement
+
+    probes = {"liveness": {"httpGet": {"path": "/live", "port": 8000}, "periodSeconds": 10},
+              "startup": {"exec": {"command": ["true"]}}}
+    placement = Placement(node_selector={"disk": "ssd"},
+                          tolerations=({"key": "dedicated", "operator": "Equal", "value": "acme", "effect": "NoSchedule"},),
+                          affinity={"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}})
+    docs = with_workload(project, "acme", "prod", "web", probes=probes, placement=placement, service_account="web-sa")
+    pod = pod_spec(docs, "web")
+    assert pod["tolerations"] == [dict(placement.tolerations[0])]
+    assert pod["affinity"] == placement.affinity
+    assert pod["serviceAccountName"] == "web-sa"
+    assert pod["nodeSelector"]["disk"] == "ssd"
+    container = pod["containers"][0]
+    assert container["livenessProbe"] == probes["liveness"] and container["startupProbe"] == probes["startup"]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": 8000}
+    local = pod_spec(with_workload(project, "acme", "local", "web", probes=probes, placement=placement,
+                                   service_account="web-sa"), "web")
+    assert not {"tolerations", "affinity", "serviceAccountName"} & set(local)
+    assert "livenessProbe" not in local["containers"][0]
