@@ -205,7 +205,9 @@ def test_a_statefulset_stays_one_in_prod_only(project: Project) -> None:
     prod = with_workload(project, "acme", "prod", "postgres", kind="StatefulSet")
     sts = by_kind(prod, "StatefulSet")["postgres"]
     assert sts["spec"]["serviceName"] == "postgres"
-    assert [t["metadata"]["name"] for t in sts["spec"]["volumeClaimTemplates"]] == ["pgdata"]
+    assert sts["spec"]["volumeClaimTemplates"] == [
+        {"metadata": {"name": "pgdata"},
+         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]
     assert "volumes" not in sts["spec"]["template"]["spec"] and "strategy" not in sts["spec"]
     assert "postgres" not in by_kind(prod, "Deployment")
     assert "pgdata" not in by_kind(prod, "PersistentVolumeClaim")  # the claim template makes it
@@ -265,4 +267,5 @@ def test_prod_keeps_productions_probes_and_placement(project: Project) -> None:
     local = pod_spec(with_workload(project, "acme", "local", "web", probes=probes, placement=placement,
                                    service_account="web-sa"), "web")
     assert not {"tolerations", "affinity", "serviceAccountName"} & set(local)
+    assert "disk" not in local["nodeSelector"]  # production's node pools do not exist on kind
     assert "livenessProbe" not in local["containers"][0]
