@@ -22,6 +22,7 @@ import functools
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -210,12 +211,68 @@ def secrets_from_keys_listing(text: str, namespace: str) -> list[Obj]:
 # --------------------------------------------------------------------------- the pure core
 
 
+# Kinds of notes: a dump of 20k objects alike says each kind a few times, then how many more.
+DUPLICATE = "workloads that are a component already imported"
+UNKNOWN_WORKLOAD = "workloads that are no devenv.yaml component"
+NO_CONTAINERS = "workloads without containers"
+SIDECARS = "sidecars not imported"
+MISSING_CONFIGMAP = "envFrom ConfigMaps not in the dump"
+MISSING_SECRET = "envFrom Secrets not in the dump"
+INLINE_CREDENTIAL = "inline credentials not imported"
+KUBELET_SKIPS = "env names the kubelet skips"
+NOT_SHELL_NAME = "env names that are not shell names"
+MISSING_CONFIGMAP_KEY = "ConfigMap keys not in the dump"
+RUNTIME_VALUE = "env values known only at run time"
+NOT_RUNNING = "components not running"
+SERVICE_NOT_RUNNING = "backing services not running"
+PINNED = "images pinned to digests"
+UNDECLARED_PORT = "Service ports devenv.yaml does not declare"
+NOTES_PER_KIND = 5  # shown of each kind before "... and N more like this"
+
+
+class Notes(list[str]):
+    """Notes (plain strings, in order) that remember each one's kind, for ``summarized``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kinds: dict[int, str] = {}
+
+    def add(self, kind: str, text: str) -> None:
+        self.kinds[len(self)] = kind
+        self.append(text)
+
+
+def _note(notes: list[str], kind: str, text: str) -> None:
+    if isinstance(notes, Notes):
+        notes.add(kind, text)
+    else:
+        notes.append(text)
+
+
+def summarized(notes: list[str], per_kind: int = NOTES_PER_KIND) -> list[str]:
+    """Every distinct note in order, except that past ``per_kind`` notes of one kind the rest are
+    counted in one line where the next would have been. Exact repeats are said once; a kind with
+    one note more than the limit is shown whole (a summary line would save nothing)."""
+    kinds = notes.kinds if isinstance(notes, Notes) else {}
+    distinct = list(dict.fromkeys((kinds.get(i, text), text) for i, text in enumerate(notes)))
+    totals = Counter(kind for kind, _ in distinct)
+    seen: Counter[str] = Counter()
+    out: list[str] = []
+    for kind, text in distinct:
+        seen[kind] += 1
+        if totals[kind] <= per_kind + 1 or seen[kind] <= per_kind:
+            out.append(text)
+        elif seen[kind] == per_kind + 1:
+            out.append(f"... and {totals[kind] - per_kind} more like this ({kind})")
+    return out
+
+
 @dataclass
 class ImportResult:
     """The profile document plus everything the user should know about how it was made."""
 
     profile: dict[str, Any]
-    notes: list[str] = field(default_factory=list)  # choices made and things left out
+    notes: list[str] = field(default_factory=Notes)  # choices made and things left out
     ports: dict[str, list[str]] = field(default_factory=dict)  # component -> "service web 80->8000/TCP"
     namespace: str = ""
 
@@ -265,6 +322,7 @@ def import_profile(tenant: str, objects: list[Obj], app: App, namespace: str | N
     doc["domains"] = _domains(by_kind["Ingress"])
     res.profile = {k: v for k, v in doc.items() if v or k in ("tenant", "namespace", "components")}
     res.ports = _ports(by_kind["Service"], workloads, app, res.notes)
+    res.notes = summarized(res.notes)
     return res
 
 
@@ -341,8 +399,8 @@ def _workloads(tenant: str, ns: str, by_kind: dict[str, list[Obj]], app: App,
         if comp is None:
             continue
         if comp in found:
-            notes.append(f"{obj['kind']} {_name(obj)} is also component '{comp}' "
-                         f"(as {found[comp].obj['kind']} {_name(found[comp].obj)}); kept the first")
+            _note(notes, DUPLICATE, f"{obj['kind']} {_name(obj)} is also component '{comp}' "
+                                    f"(as {found[comp].obj['kind']} {_name(found[comp].obj)}); kept the first")
             continue
         container = main_container(comp, obj, notes)
         if container is None:
@@ -361,8 +419,8 @@ def _component_name(tenant: str, ns: str, obj: Obj, app: App, notes: list[str]) 
     shown = names[-2] if len(names) > 1 else (names[-1] if names else "?")  # without its prefix
     guess = next((g for n in names for g in get_close_matches(n, list(app.components), n=1)), None)
     hint = f"; did you mean '{guess}'?" if guess else ""
-    notes.append(f"{obj.get('kind')} {_name(obj)}: '{shown}' is not a devenv.yaml component "
-                 f"(known: {', '.join(app.components)}){hint}; skipped")
+    _note(notes, UNKNOWN_WORKLOAD, f"{obj.get('kind')} {_name(obj)}: '{shown}' is not a devenv.yaml component "
+                                   f"(known: {', '.join(app.components)}){hint}; skipped")
     return None
 
 
@@ -405,12 +463,12 @@ def main_container(comp: str, obj: Obj, notes: list[str]) -> Obj | None:
     """The container named like the component, else the first one; sidecars are not imported."""
     containers = _pod_spec(obj).get("containers") or []
     if not containers:
-        notes.append(f"{obj.get('kind')} {_name(obj)} has no containers; skipped")
+        _note(notes, NO_CONTAINERS, f"{obj.get('kind')} {_name(obj)} has no containers; skipped")
         return None
     main = next((c for c in containers if c.get("name") == comp), containers[0])
     others = [c.get("name", "?") for c in containers if c is not main]
     if others:
-        notes.append(f"{comp}: imported container '{main.get('name')}'; sidecar(s) {', '.join(others)} not imported")
+        _note(notes, SIDECARS, f"{comp}: imported container '{main.get('name')}'; sidecar(s) {', '.join(others)} not imported")
     return main  # type: ignore[no-any-return]
 
 
@@ -436,14 +494,14 @@ def container_env(comp: str, container: Obj, configmaps: dict[str, dict[str, str
         if "configMapRef" in src:
             cm = str(src["configMapRef"].get("name", ""))
             if cm not in configmaps:
-                notes.append(f"{comp}: envFrom ConfigMap {cm} is not in the dump; its variables are missing")
+                _note(notes, MISSING_CONFIGMAP, f"{comp}: envFrom ConfigMap {cm} is not in the dump; its variables are missing")
             for k, v in sorted(configmaps.get(cm, {}).items()):
                 put_value(prefix + k, v)
         elif "secretRef" in src:
             sec = str(src["secretRef"].get("name", ""))
             if sec not in secrets:
-                notes.append(f"{comp}: envFrom Secret {sec} is not in the dump, so its keys are unknown; "
-                             "add them to the profile's secrets by hand")
+                _note(notes, MISSING_SECRET, f"{comp}: envFrom Secret {sec} is not in the dump, so its keys are unknown; "
+                                             "add them to the profile's secrets by hand")
             for key in secrets.get(sec, []):
                 put_ref(prefix + key, sec, key)
     for item in container.get("env") or []:
@@ -458,8 +516,8 @@ def drop_credentials(comp: str, values: dict[str, str], notes: list[str]) -> Non
         why = credential_reason(k, values[k])
         if why:
             del values[k]
-            notes.append(f"{comp}: env {k} has an inline value that looks like a credential ({why}); not imported "
-                         "(production should keep it in a Secret; locally set it in devenv.personal.yaml)")
+            _note(notes, INLINE_CREDENTIAL, f"{comp}: env {k} has an inline value that looks like a credential ({why}); not imported "
+                                            "(production should keep it in a Secret; locally set it in devenv.personal.yaml)")
 
 
 def _env_name_ok(comp: str, name: str, notes: list[str]) -> bool:
@@ -468,10 +526,10 @@ def _env_name_ok(comp: str, name: str, notes: list[str]) -> bool:
     if _PROFILE_ENV_NAME.match(name):
         return True
     if not _KUBELET_ENV_NAME.match(name):
-        notes.append(f"{comp}: env {name!r} is not a valid variable name; the kubelet skips it, so it is skipped")
+        _note(notes, KUBELET_SKIPS, f"{comp}: env {name!r} is not a valid variable name; the kubelet skips it, so it is skipped")
     else:
-        notes.append(f"{comp}: env {name!r} is not a shell variable name (letters, digits, '_'); skipped, "
-                     "as a profile cannot hold it (read it from a mounted file instead)")
+        _note(notes, NOT_SHELL_NAME, f"{comp}: env {name!r} is not a shell variable name (letters, digits, '_'); skipped, "
+                                     "as a profile cannot hold it (read it from a mounted file instead)")
     return False
 
 
@@ -489,10 +547,10 @@ def _env_item(comp: str, item: Obj, configmaps: dict[str, dict[str, str]], notes
         if key in configmaps.get(cm, {}):
             put_value(name, configmaps[cm][key])
         else:
-            notes.append(f"{comp}: env {name} reads ConfigMap {cm} key {key}, which is not in the dump; not imported")
+            _note(notes, MISSING_CONFIGMAP_KEY, f"{comp}: env {name} reads ConfigMap {cm} key {key}, which is not in the dump; not imported")
     else:
         kind = next(iter(vf), "valueFrom")
-        notes.append(f"{comp}: env {name} comes from {kind} (known only at run time); not imported")
+        _note(notes, RUNTIME_VALUE, f"{comp}: env {name} comes from {kind} (known only at run time); not imported")
 
 
 def _node_selector(workloads: list[_Workload]) -> dict[str, str]:
@@ -602,10 +660,10 @@ def _components(workloads: list[_Workload], app: App, comp_env: dict[str, dict[s
         if w is None:
             if comp.role == "app":
                 out[name] = {"enabled": False}
-                notes.append(f"{name}: not running in the namespace; imported as enabled: false")
+                _note(notes, NOT_RUNNING, f"{name}: not running in the namespace; imported as enabled: false")
             else:
-                notes.append(f"{name}: backing service not running in the namespace (managed outside the "
-                             "cluster?); left out, so local runs devenv.yaml's own")
+                _note(notes, SERVICE_NOT_RUNNING, f"{name}: backing service not running in the namespace (managed outside the "
+                                                  "cluster?); left out, so local runs devenv.yaml's own")
             continue
         doc = _component_doc(w, comp_env[name], digests.get(name), notes)
         doc.update(_placement_doc(w, tenant_wide[0]))
@@ -622,7 +680,7 @@ def _component_doc(w: _Workload, env: dict[str, str], digest: str | None, notes:
     image = str(w.container.get("image", ""))
     if digest and "@" not in image:
         image = f"{image}@{digest}"
-        notes.append(f"{w.component}: image pinned to the digest the running pods use ({digest[:19]}...)")
+        _note(notes, PINNED, f"{w.component}: image pinned to the digest the running pods use ({digest[:19]}...)")
     if image:
         doc["image"] = image
     if w.obj.get("kind") == "StatefulSet":
@@ -718,8 +776,8 @@ def _ports(services: list[Obj], workloads: list[_Workload], app: App, notes: lis
             out.setdefault(owner.component, []).append(
                 f"service {_name(svc)} {p.get('port')}->{target}/{p.get('protocol', 'TCP')}")
             if isinstance(target, int) and target not in declared:
-                notes.append(f"{owner.component}: Service {_name(svc)} targets port {target}, which devenv.yaml "
-                             f"does not declare for it (declared: {sorted(declared) or 'none'})")
+                _note(notes, UNDECLARED_PORT, f"{owner.component}: Service {_name(svc)} targets port {target}, which devenv.yaml "
+                                              f"does not declare for it (declared: {sorted(declared) or 'none'})")
     return out
 
 

@@ -74,7 +74,9 @@ def _report(notes: list[str], ports: dict[str, list[str]]) -> None:
     for n in notes:
         print(f"devenv: import: {n}", file=sys.stderr)
     for comp, lines in ports.items():
-        print(f"devenv: import: ports of {comp}: {'; '.join(lines)}", file=sys.stderr)
+        shown = lines if len(lines) <= importer.NOTES_PER_KIND + 1 else [
+            *lines[:importer.NOTES_PER_KIND], f"... and {len(lines) - importer.NOTES_PER_KIND} more"]
+        print(f"devenv: import: ports of {comp}: {'; '.join(shown)}", file=sys.stderr)
 
 
 def _validate(project: Project, tenant: str, text: str) -> None:
