@@ -55,6 +55,7 @@ _PROFILE_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 _TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+TENANT_MAX = 63  # a DNS label: the validator refuses a longer profile name
 # Per Secret: its name and key names on one line. Go's template `range` over `.data` yields the
 # keys; the values are bound to $v and never printed.
 SECRET_KEYS_ITEM = '{{.metadata.name}}{{range $k, $v := .data}} {{$k}}{{end}}{{"\\n"}}'
@@ -844,9 +845,10 @@ def header_for(tenant: str, source: str, when: str) -> str:
 
 def check_tenant_name(tenant: str) -> None:
     """The tenant names a file under profiles/, so it must be a plain name."""
-    if not _TENANT_NAME.match(tenant):
-        raise DevenvError(f"'{tenant}' is not a valid tenant name",
-                          "use lowercase letters, digits, '-' and '_' (it names profiles/<tenant>.yaml)")
+    if not _TENANT_NAME.match(tenant) or len(tenant) > TENANT_MAX:
+        raise DevenvError(f"'{tenant[:TENANT_MAX + 1]}' is not a valid tenant name",
+                          f"use at most {TENANT_MAX} lowercase letters, digits, '-' and '_' "
+                          "(it names profiles/<tenant>.yaml and the tenant's compose project)")
 
 
 # --------------------------------------------------------------------------- I/O

@@ -55,7 +55,7 @@ def project_root() -> Path:
 def tenant_name(value: str | None) -> str:
     from devenv.model.validate import DNS_WORDS, _as_dns_label, dns_label
 
-    tenant = value or DEFAULT_TENANT
+    tenant = DEFAULT_TENANT if value is None else value  # --tenant '' is an error, never the default
     if not dns_label(tenant):
         raise DevenvError(f"tenant '{tenant}' is not {DNS_WORDS}", f"e.g. --tenant {_as_dns_label(tenant)}")
     return tenant

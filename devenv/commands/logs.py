@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from devenv.commands._common import add_tenant_arg, load, pick_tenants
+from devenv.errors import DevenvError
+from devenv.model.types import Project
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     project = load()
     tenants = pick_tenants(project, args.tenant, default_all=False)
+    check_components(project, args.components)
     backend = get_backend(args.backend, project, None)
     backend.check()
     # Reading logs masks the values already known; it never generates (writes) new ones.
@@ -53,3 +56,11 @@ def run(args: argparse.Namespace) -> int:
         while t.is_alive():
             t.join(0.5)
     return 0
+
+
+def check_components(project: Project, names: list[str]) -> None:
+    """A misspelt component is an error, not an empty log that looks like a silent container."""
+    known = list(project.app.components)
+    unknown = [n for n in names if n not in project.app.components]
+    if unknown:
+        raise DevenvError(f"unknown component(s): {', '.join(unknown)}", f"known: {', '.join(known)}")

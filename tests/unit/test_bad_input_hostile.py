@@ -309,6 +309,7 @@ def _link_out(root: Path, scratch: Path) -> None:
     (root / "link.yaml").symlink_to(scratch / "victim")
 
 
+DUMP = Path(__file__).resolve().parents[1] / "fixtures" / "k8s" / "acme-namespace.yaml"
 TENANT_VALUES = ["", ",", " ", ",,", "acme,", ",acme", "acme,,globex", " , acme"]
 TENANT_COMMANDS = ["up", "down", "status", "logs", "build", "render", "diff", "watch", "exec"]
 CLI_CASES = [
@@ -337,6 +338,12 @@ CLI_CASES = [
     CliCase("diff-two-tenants", ("diff", "-t", "acme,globex"), None, "one tenant at a time"),
     CliCase("render-compose-two", ("render", "-t", "acme,globex"), None, "one tenant at a time"),
     CliCase("unknown-tenant", ("render", "-t", "acmee"), None, "did you mean 'acme'"),
+    CliCase("init-empty-tenant", ("init", "--from-compose", "examples/notes", "--tenant", "", "--dry-run"), None,
+            "tenant '' is not"),
+    CliCase("import-tenant-too-long", ("import", "-t", "a" * 64, "--from-file", str(DUMP), "--dry-run"), None,
+            "is not a valid tenant name"),
+    CliCase("logs-unknown-component", ("logs", "nope"), None, "unknown component(s): nope"),
+    CliCase("logs-unknown-component-of-a-tenant", ("logs", "-t", "acme", "web", "nope"), None, "unknown component(s)"),
 ]
 
 
