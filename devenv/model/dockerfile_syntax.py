@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any
@@ -22,6 +23,18 @@ INSTRUCTIONS = ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FRO
                 "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR")
 JSON_FORMS = ("ADD", "CMD", "COPY", "ENTRYPOINT", "RUN", "SHELL", "VOLUME")
 _REMOTE = ("http://", "https://", "git@", "git://")
+# BuildKit's instructions.Parse: how many arguments each takes ("at least" / "exactly").
+AT_LEAST = {"ADD": 2, "COPY": 2, "ENV": 1, "LABEL": 1, "EXPOSE": 1, "VOLUME": 1, "ARG": 1, "HEALTHCHECK": 1}
+EXACTLY = {"USER": 1, "WORKDIR": 1, "STOPSIGNAL": 1}
+NOT_TRIGGERS = ("ONBUILD", "FROM", "MAINTAINER")
+FLAGS = {"FROM": {"platform"}, "COPY": {"from", "chown", "chmod", "link", "parents", "exclude"},
+         "ADD": {"chown", "chmod", "link", "keep-git-dir", "checksum", "exclude", "unpack"},
+         "RUN": {"mount", "network", "security", "device"},
+         "HEALTHCHECK": {"interval", "timeout", "start-period", "start-interval", "retries"}}
+GO_DURATION = re.compile(r"^(0|([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+$")
+PORT = re.compile(r"^[0-9]+(-[0-9]+)?(/(tcp|udp|sctp))?$", re.IGNORECASE)
+VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+PLATFORM_ARGS = {f"{w}{p}" for w in ("TARGET", "BUILD") for p in ("PLATFORM", "OS", "ARCH", "VARIANT")}
 
 
 @dataclass(frozen=True)
@@ -69,13 +82,18 @@ def check(text: str) -> list[Issue]:
     out: list[Issue] = []
     out += _from_first(commands)
     stages: list[_Stage] = []
+    global_args = _global_args(commands)
     for cmd in commands:
-        out += _unknown(cmd)
-        out += _json_form(cmd)
-        if cmd.cmd.upper() == "FROM":
-            out += _from(cmd, stages)
-        elif cmd.cmd.upper() in ("COPY", "ADD"):
+        out += _unknown(cmd) + _json_form(cmd) + _arity(cmd) + _flags(cmd)
+        word = cmd.cmd.upper()
+        if word == "FROM":
+            out += _from(cmd, stages) + _from_variables(cmd, global_args)
+        elif word in ("COPY", "ADD"):
             out += _copy(cmd, stages)
+        elif word == "HEALTHCHECK":
+            out += _healthcheck(cmd)
+        elif word == "EXPOSE":
+            out += _expose(cmd)
     return sorted(out, key=lambda i: i.line or 0)
 
 
@@ -99,6 +117,89 @@ def _from_first(commands: tuple[Any, ...]) -> list[Issue]:
                           "start the Dockerfile with `FROM <image>` (only ARG may come before it)")]
     line = commands[0].start_line if commands else None
     return [Issue(line, "no-from", "the Dockerfile has no FROM instruction", "add `FROM <image>` at the top")]
+
+
+def _arity(cmd: Any) -> list[Issue]:
+    """Argument counts BuildKit refuses (``COPY a``, ``ENV``, ``USER a b``), and ``ONBUILD`` of
+    an instruction that cannot be a trigger."""
+    word, sub = cmd.cmd.upper(), (cmd.sub_cmd or "").upper()
+    if word == "ONBUILD" and sub in NOT_TRIGGERS:
+        return [Issue(cmd.start_line, "onbuild", f"{sub} isn't allowed as an ONBUILD trigger",
+                      "remove the line (ONBUILD takes RUN, COPY, ENV, ...)")]
+    count = len([v for v in cmd.value if v])
+    if word in AT_LEAST and count < AT_LEAST[word]:
+        need = "at least two arguments" if AT_LEAST[word] == 2 else "at least one argument"
+        return [Issue(cmd.start_line, "arguments", f"{word} requires {need}", f"complete the `{word}` line")]
+    if word in EXACTLY and count != EXACTLY[word]:
+        return [Issue(cmd.start_line, "arguments", f"{word} requires exactly one argument",
+                      f"write `{word} <value>` (quote a value with spaces)")]
+    return []
+
+
+def _flags(cmd: Any) -> list[Issue]:
+    """A flag BuildKit does not know for the instruction (``COPY --frm=x``). A warning: a newer
+    BuildKit may know it."""
+    word = cmd.cmd.upper()
+    known = FLAGS.get(word)
+    if known is None:
+        return []
+    out = []
+    for flag in cmd.flags:
+        name = flag.lstrip("-").partition("=")[0].lower()
+        if name not in known:
+            guess = get_close_matches(name, sorted(known), n=1)
+            hint = f"did you mean --{guess[0]}?" if guess else f"{word} takes --{', --'.join(sorted(known))}"
+            out.append(Issue(cmd.start_line, "unknown-flag", f"unknown flag {flag.partition('=')[0]} for {word}",
+                             hint, "warning"))
+    return out
+
+
+def _healthcheck(cmd: Any) -> list[Issue]:
+    values = [v for v in cmd.value if v]
+    kind = values[0].upper() if values else ""
+    if values and kind not in ("CMD", "NONE"):
+        return [Issue(cmd.start_line, "healthcheck", f"unknown type {values[0]!r} in HEALTHCHECK",
+                      "write HEALTHCHECK [OPTIONS] CMD command, or HEALTHCHECK NONE")]
+    out = []
+    for flag in cmd.flags:
+        name, _, value = flag.lstrip("-").partition("=")
+        name = name.lower()
+        bad = (name == "retries" and not value.isdigit()) or (
+            name != "retries" and name in FLAGS["HEALTHCHECK"] and not GO_DURATION.match(value))
+        if bad and "$" not in value:
+            out.append(Issue(cmd.start_line, "healthcheck", f"HEALTHCHECK --{name}={value!r} is not "
+                             + ("a whole number" if name == "retries" else "a duration"),
+                             "durations like 30s, 1m30s, 500ms; --retries=3"))
+    return out
+
+
+def _expose(cmd: Any) -> list[Issue]:
+    bad = [v for v in cmd.value if v and "$" not in v and not PORT.match(v)]
+    if not bad:
+        return []
+    return [Issue(cmd.start_line, "expose", f"EXPOSE {bad[0]!r} is not a port", "e.g. EXPOSE 8000 or EXPOSE 53/udp")]
+
+
+def _global_args(commands: tuple[Any, ...]) -> set[str]:
+    """The ARG names declared before the first FROM (the only ones a FROM line can use)."""
+    names: set[str] = set()
+    for cmd in commands:
+        if cmd.cmd.upper() != "ARG":
+            break
+        names |= {v.partition("=")[0] for v in cmd.value if v}
+    return names
+
+
+def _from_variables(cmd: Any, declared: set[str]) -> list[Issue]:
+    """``FROM $IMAGE`` with no ``ARG IMAGE`` above the first FROM expands to nothing: BuildKit
+    refuses the build ("base name should not be blank"). ``${X:-default}`` is fine."""
+    image = next((v for v in cmd.value if v), "")
+    for m in VARIABLE.finditer(image):
+        name = m.group(1) or m.group(2)
+        if name not in declared and name not in PLATFORM_ARGS:
+            return [Issue(cmd.start_line, "from-variable", f"FROM uses ${name}, which no ARG before the first FROM "
+                          "declares: it expands to nothing", f"add `ARG {name}=<image>` at the top of the Dockerfile")]
+    return []
 
 
 def _unknown(cmd: Any) -> list[Issue]:

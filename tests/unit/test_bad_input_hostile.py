@@ -173,7 +173,25 @@ DOCKERFILES += [
     ("from-index-later", HEAD + "FROM debian AS b\nCOPY --from=5 /a /b\n", "no earlier stage has index 5", 4),
     ("from-self-name", "FROM debian AS build\nCOPY --from=build /a /b\n", "names the stage it is in", 2),
 ]
+DOCKERFILES += [  # what BuildKit's instructions.Parse (or the first step) refuses
+    ("copy-one-arg", HEAD + "COPY app\n", "COPY requires at least two arguments", 3),
+    ("add-no-arg", HEAD + "ADD\n", "ADD requires at least two arguments", 3),
+    ("env-empty", HEAD + "ENV\n", "ENV requires at least one argument", 3),
+    ("label-empty", HEAD + "LABEL\n", "LABEL requires at least one argument", 3),
+    ("user-empty", HEAD + "USER\n", "USER requires exactly one argument", 3),
+    ("workdir-empty", HEAD + "WORKDIR\n", "WORKDIR requires exactly one argument", 3),
+    ("onbuild-from", HEAD + "ONBUILD FROM debian\n", "FROM isn't allowed as an ONBUILD trigger", 3),
+    ("onbuild-onbuild", HEAD + "ONBUILD ONBUILD RUN true\n", "ONBUILD isn't allowed as an ONBUILD trigger", 3),
+    ("expose-word", HEAD + "EXPOSE http\n", "EXPOSE 'http' is not a port", 3),
+    ("expose-proto", HEAD + "EXPOSE 80/tcpx\n", "EXPOSE '80/tcpx' is not a port", 3),
+    ("health-interval", HEAD + "HEALTHCHECK --interval=often CMD true\n", "--interval='often' is not a duration", 3),
+    ("health-retries", HEAD + "HEALTHCHECK --retries=many CMD true\n", "--retries='many' is not a whole number", 3),
+    ("health-type", HEAD + "HEALTHCHECK curl -f localhost\n", "unknown type 'curl' in HEALTHCHECK", 3),
+    ("from-undeclared-arg", "FROM ${NOPE}\n", "FROM uses $NOPE, which no ARG", 1),
+    ("from-undeclared-tag", "ARG A=1\nFROM debian:$TAG\n", "FROM uses $TAG", 2),
+]
 DOCKERFILE_WARNINGS = [
+    ("copy-unknown-flag", HEAD + "COPY --chmown=1 a /b\n", "unknown flag --chmown for COPY", 3),
     ("from-unknown-name", HEAD + "COPY --from=buildr /a /b\n", "no stage named 'buildr'", 3),
     ("from-later-name", HEAD + "COPY --from=later /a /b\nFROM debian AS later\n", "no stage named 'later'", 3),
 ]
@@ -252,6 +270,23 @@ def test_hostile_input_is_reported_with_file_line_key_and_fix(tmp_path: Path, ca
 
 GOOD_QUANTITIES = ["1", "0", "0.5", ".5", "250m", "1k", "1Ki", "512Mi", "1Gi", "2Ti", "1Pi", "1Ei", "1e3", "1E-2",
                    "+1", "100n", "5u", "1M", "1G", "1.5Gi", "1T", "1P", "1E"]
+
+
+GOOD_DOCKERFILES = [
+    "FROM --platform=$BUILDPLATFORM debian\n", "FROM ${BASE:-debian}\n", "ARG A\nFROM $A\n",
+    "ARG A=debian B=12\nFROM ${A}:${B}\n", "FROM debian\nEXPOSE 53/udp 8000-8010 80/TCP $PORT\n",
+    "FROM debian\nHEALTHCHECK --interval=1m30s --timeout=500ms --start-period=0 --retries=3 CMD true\n",
+    "FROM debian\nHEALTHCHECK NONE\n", "FROM debian\nCOPY <<EOF /x\nhi\nEOF\n",
+    "FROM debian\nRUN --mount=type=cache,target=/x --network=none true\n", "FROM debian\nONBUILD RUN true\n",
+    "FROM debian\nCOPY --link --chmod=644 --chown=1:1 a /b\n", "FROM debian\nUSER 1000:1000\nWORKDIR /a b\n",
+]
+
+
+@pytest.mark.parametrize("text", GOOD_DOCKERFILES)
+def test_good_dockerfiles_pass_the_syntax_check(text: str) -> None:
+    from devenv.model.dockerfile_syntax import check
+
+    assert check(text) == []
 
 
 @pytest.mark.parametrize("q", GOOD_QUANTITIES)
