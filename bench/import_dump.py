@@ -3,9 +3,9 @@ calls it (limits, type checks, Secret sanitising; lines looked up again only for
 YAML dump and on the same dump as JSON, and of the positioned read (``positions=True``, what
 ``init --from-k8s`` uses for its notes), against PyYAML's ``safe_load_all`` (the reader import
 used before) and against iterating libyaml's events with nothing done (the floor of any reader
-built on PyYAML's own events), all measured in the same run. A dump of 1 MB or more is read in two
-halves at once (a forked child takes the second; ``dumpyaml.read_list_split``): its wall figure
-needs the second core idle; the one-process row is what a single core gives. Each figure is the best of 3, in
+built on PyYAML's own events), all measured in the same run. A dump of 1 MB or more is read in pieces
+at once, one per core up to 8 (forked children take all but the first; ``dumpyaml.read_list_split``):
+its wall figure needs the other cores idle; the one-process row is what a single core gives. Each figure is the best of 3, in
 wall time and in CPU time (``process_time``: on a shared machine the wall figure measures the
 neighbours too).
 
@@ -88,9 +88,9 @@ def one_size(mb: float) -> None:
     positioned = rate(importer.parse_dump, text_yaml, runs)
     new_json = rate(lambda t: importer.parse_dump(t, "dump", positions=False), text_json, runs)
     print(f"dump: {len(text_yaml) / 1e6:.1f} MB YAML, {len(text_json) / 1e6:.1f} MB JSON (MB/s: wall / CPU of "
-          "this process; the two-halves row's child is not in its CPU figure)")
+          "this process; the children's CPU is not in the cores row's figure)")
     for label, (wall, cpu) in (("yaml.safe_load_all (before)", old), ("libyaml events, nothing done", floor),
-                               ("import, YAML (two halves)", new_yaml), ("import, YAML (one process)", single),
+                               (f"import, YAML ({dumpyaml.cores()} cores)", new_yaml), ("import, YAML (one process)", single),
                                ("YAML with positions", positioned), ("import, JSON", new_json)):
         print(f"  {label:30s} {wall:6.2f} / {cpu:6.2f}  ({wall / old[0]:.1f}x wall)")
 

@@ -144,7 +144,7 @@ def parse_dump(text: str, source: str = "the dump", positions: bool = True) -> l
 
 def _ready(item: Any, source: str) -> list[Obj]:
     """One item of a dump's ``List``, as ``parse_dump`` returns it: opened, checked, sanitised
-    (each half of a big dump does this in its own process; a check that fails is read again with
+    (each piece of a big dump does this in its own process; a check that fails is read again with
     positions for its line)."""
     objects = list(_flatten([item]))
     for obj in objects:

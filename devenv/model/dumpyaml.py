@@ -417,36 +417,54 @@ def _merge_plain(target: dict[str, Any], merges: list[Any]) -> None:
                 target.setdefault(k, v)
 
 
-# --------------------------------------------------------------------------- two halves at once
+# --------------------------------------------------------------------------- pieces at once
 #
 # A ``kubectl get -o yaml`` dump is one ``List`` whose ``items:`` sequence is written at column 0,
-# one ``- `` line per object. A big one is cut at the first such line after its middle: the first
-# half is a valid document up to there, and the second reads as ``items:`` followed by the rest.
-# A forked child reads the second half and works on its items (the caller's ``each``: type checks,
-# dropping what is never kept) while this process does the same with the first; the child sends
-# back only the results. They are used only when each half is exactly one mapping, the first ending
-# and the second starting with ``items``, sharing no other key, with a ``kind`` ending in ``List``.
-# Anything else (a cut that was not an item boundary leaves an unclosed quote or a different last
-# key; an alias across the cut names no anchor; more documents; ``each`` refusing an item) is a
-# miss, and the caller reads the whole text in one piece, as before, for its answer or its error.
+# one ``- `` line per object. A big one is cut at such lines into one piece per core (at most
+# ``MAX_PIECES``): the first piece is a valid document up to its cut, and each later one reads as
+# ``items:`` followed by its part of the list (the last with the keys after it). Forked children
+# read the later pieces and work on their items (the caller's ``each``: type checks, dropping what
+# is never kept) while this process does the same with the first; each child sends back only its
+# results. They are used only when the pieces join into one ``List`` document: the first ending and
+# every later one starting with ``items``, the middle ones holding nothing else, no other key
+# twice, and a ``kind`` ending in ``List``. Anything else (a cut that was not an item boundary
+# leaves an unclosed quote or a different last key; an alias across a cut names no anchor; more
+# documents; ``each`` refusing an item) is a miss, and the caller reads the whole text in one
+# piece, as before, for its answer or its error.
 
 SPLIT_MIN_BYTES = 1024 * 1024  # below this, a fork and the hand-over cost more than they save
+PIECE_MIN_BYTES = 512 * 1024  # no piece smaller than this
+MAX_PIECES = 8  # the parent reads every other piece's results: more cores stop paying
 _ITEMS_HEADER = re.compile(r"items:[ \t]*\r?\n(?:[ \t]*(?:#[^\n]*)?\r?\n)*- ")
 
 
+def pieces(text: str, count: int) -> list[str] | None:
+    """The text cut into up to ``count`` pieces at items of its top-level ``items:`` list, evenly
+    by size, or ``None`` (fewer than two pieces, or no such list at column 0)."""
+    probe = text.find("\n- ", len(text) // count) + 1
+    head = text.rfind("\nitems:", 0, probe) + 1 if probe else -1
+    if head < 0 or (head == 0 and not text.startswith("items:")) or not (m := _ITEMS_HEADER.match(text, head)):
+        return None
+    cuts = [m.end() - 2]  # the first item; the first piece holds at least it
+    for i in range(1, count):
+        cut = text.find("\n- ", max(len(text) * i // count, cuts[-1])) + 1
+        if cut == 0:
+            break
+        cuts.append(cut)
+    if len(cuts) < 2:
+        return None
+    bounds = [*cuts[1:], len(text)]
+    return [text[:bounds[0]]] + ["items:\n" + text[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
+
+
 def halves(text: str) -> tuple[str, str] | None:
-    """The text cut at an item of its top-level ``items:`` list near its middle, or ``None``."""
-    cut = text.find("\n- ", len(text) // 2) + 1
-    if cut == 0:
-        return None
-    head = text.rfind("\nitems:", 0, cut) + 1
-    if (head == 0 and not text.startswith("items:")) or not (m := _ITEMS_HEADER.match(text, head)):
-        return None
-    return (text[:cut], "items:\n" + text[cut:]) if m.end() - 2 < cut else None
+    """``pieces(text, 2)``: the text cut at an item near its middle."""
+    parts = pieces(text, 2)
+    return (parts[0], parts[1]) if parts else None
 
 
 class Half(NamedTuple):
-    """What a half's reader sends back: the document's keys in order, its ``kind``, and ``each``'s
+    """What a piece's reader sends back: the document's keys in order, its ``kind``, and ``each``'s
     results for its items, in order."""
 
     keys: list[str]
@@ -454,45 +472,72 @@ class Half(NamedTuple):
     results: list[Any]
 
 
-def joined(first: Half | None, second: Half | None) -> list[Any] | None:
-    """Both halves' results, when they are the two parts of one ``List`` document; else ``None``."""
-    if first is None or second is None or first.keys[-1:] != ["items"] or second.keys[:1] != ["items"]:
+def joined(*parts: Half | None) -> list[Any] | None:
+    """Every piece's results, when the pieces are the parts of one ``List`` document; else ``None``."""
+    done = [p for p in parts if p is not None]
+    if len(done) < 2 or len(done) != len(parts) or done[0].keys[-1:] != ["items"]:
         return None
-    if set(first.keys) & set(second.keys) != {"items"}:
+    if any(p.keys[:1] != ["items"] for p in done[1:]) or any(p.keys != ["items"] for p in done[1:-1]):
         return None
-    kind = first.kind if "kind" in first.keys else second.kind
-    return first.results + second.results if isinstance(kind, str) and kind.endswith("List") else None
+    others = done[0].keys[:-1] + done[-1].keys[1:]
+    if len(set(others)) != len(others):
+        return None
+    kind = done[0].kind if "kind" in done[0].keys else done[-1].kind
+    return [r for p in done for r in p.results] if isinstance(kind, str) and kind.endswith("List") else None
 
 
-def read_list_split(text: str, source: str, each: Callable[[Any], list[Any]]) -> list[Any] | None:
-    """``each(item)`` for every item of a big ``List`` dump, concatenated in order, computed in two
-    processes at once (see above); ``None`` when the text does not split, the halves do not join,
-    or ``each`` raised a ``DevenvError`` for an item. Only from a single-threaded process (a fork
-    copies one thread) that can fork."""
-    parts = halves(text) if len(text) >= SPLIT_MIN_BYTES and hasattr(os, "fork") else None
+def cores() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def read_list_split(text: str, source: str, each: Callable[[Any], list[Any]], count: int | None = None) -> list[Any] | None:
+    """``each(item)`` for every item of a big ``List`` dump, concatenated in order, computed in
+    ``count`` processes at once (default: one per core, see above); ``None`` when the text does not
+    split, the pieces do not join, or ``each`` raised a ``DevenvError`` for an item. Only from a
+    single-threaded process (a fork copies one thread) that can fork."""
+    count = min(count or cores(), MAX_PIECES, len(text) // PIECE_MIN_BYTES)
+    parts = pieces(text, count) if len(text) >= SPLIT_MIN_BYTES and count > 1 and hasattr(os, "fork") else None
     if parts is None or threading.active_count() != 1:
         return None
-    first, second = parts
+    budget = MAX_NODES_FLOOR // len(parts)
     with gc_paused():
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            _child(read, write, second, source, each)
-        os.close(write)
-        with os.fdopen(read, "rb") as pipe:
-            try:
-                mine = _half(first, source, each)
-                theirs = _unpack(pipe.read()) if mine is not None else None
-            finally:
+        children = [_fork(part, source, each, budget) for part in parts[1:]]
+        try:
+            mine = _half(parts[0], source, each, budget)
+            theirs = [_unpack(_read_all(fd)) if mine is not None else None for _, fd in children]
+        finally:
+            for pid, fd in children:
+                os.close(fd)
                 _reap(pid)
-    return joined(mine, theirs)
+    return joined(mine, *theirs)
 
 
-def _half(text: str, source: str, each: Callable[[Any], list[Any]]) -> Half | None:
-    """A half read plainly (its budget its share of the whole's ``node_budget``), and ``each`` on
+def _fork(text: str, source: str, each: Callable[[Any], list[Any]], budget: int) -> tuple[int, int]:
+    """A child reading one piece: its pid, and the pipe its results come down."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        _child(read, write, text, source, each, budget)
+    os.close(write)
+    return pid, read
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _half(text: str, source: str, each: Callable[[Any], list[Any]], budget: int) -> Half | None:
+    """A piece read plainly (its budget its share of the whole's ``node_budget``), and ``each`` on
     its items."""
     try:
-        docs = _parse(text, source, _build_plain, MAX_NODES_FLOOR // 2 + len(text) // 2)
+        docs = _parse(text, source, _build_plain, budget + len(text) // 2)
     except _Retry:
         return None
     if len(docs) != 1 or not isinstance(docs[0], dict) or not isinstance(docs[0].get("items"), list):
@@ -504,12 +549,12 @@ def _half(text: str, source: str, each: Callable[[Any], list[Any]]) -> Half | No
     return Half(list(docs[0]), docs[0].get("kind"), results)
 
 
-def _child(read: int, write: int, text: str, source: str, each: Callable[[Any], list[Any]]) -> NoReturn:
-    """The forked reader of the second half: its ``Half`` down the pipe, or nothing."""
+def _child(read: int, write: int, text: str, source: str, each: Callable[[Any], list[Any]], budget: int) -> NoReturn:
+    """The forked reader of a piece: its ``Half`` down the pipe, or nothing."""
     code = 1
     try:
         os.close(read)
-        half = _half(text, source, each)
+        half = _half(text, source, each, budget)
         if half is not None:
             with os.fdopen(write, "wb") as pipe:
                 pipe.write(_pack(tuple(half)))

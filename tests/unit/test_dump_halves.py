@@ -16,7 +16,7 @@ import yaml._yaml as cyaml
 from devenv import importer
 from devenv.errors import DevenvError
 from devenv.model import dumpyaml
-from devenv.model.dumpyaml import Half, halves, joined, load_stream, read_list_split
+from devenv.model.dumpyaml import Half, halves, joined, load_stream, pieces, read_list_split
 
 
 def plain(value: Any) -> Any:
@@ -43,10 +43,12 @@ def always_split(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Every text is a candidate for the two-halves read; the list counts the splits that joined."""
     joins: list[int] = []
     monkeypatch.setattr(dumpyaml, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(dumpyaml, "PIECE_MIN_BYTES", 1)
+    monkeypatch.setattr(dumpyaml, "cores", lambda: 2)  # two pieces, whatever this machine has
     real = dumpyaml.joined
 
-    def counting(first: Half | None, second: Half | None) -> list[Any] | None:
-        out = real(first, second)
+    def counting(*parts: Half | None) -> list[Any] | None:
+        out = real(*parts)
         joins.append(out is not None)
         return out
 
@@ -72,6 +74,36 @@ def test_texts_without_a_top_level_items_list_at_column_0_are_not_cut(text: str)
     assert halves(text) is None
 
 
+@pytest.mark.parametrize("count", [2, 3, 5, 8])
+def test_a_list_is_cut_into_even_pieces_each_after_the_first_reading_as_items(count: int) -> None:
+    text = dump(40)
+    parts = pieces(text, count) or []
+    assert len(parts) == count
+    assert parts[0] + "".join(p.removeprefix("items:\n") for p in parts[1:]) == text
+    assert all(p.startswith("items:\n- apiVersion: v1\n") for p in parts[1:])
+    assert max(len(p) for p in parts) - min(len(p) for p in parts) < 2 * len(item(39))
+
+
+def test_more_pieces_than_items_stops_at_the_last_item() -> None:
+    text = "items:\n- a\n- b\n- c\n"
+    assert pieces(text, 8) == ["items:\n- a\n", "items:\n- b\n", "items:\n- c\n"]
+
+
+@pytest.mark.parametrize("count", [3, 4, 7])
+def test_many_pieces_read_as_one(always_split: list[int], count: int) -> None:
+    text = dump(60)
+    items = read_list_split(text, "d", each, count)
+    assert always_split == [True] and items is not None
+    assert [plain(i) for i in items] == items_of(text)
+
+
+def test_a_middle_piece_holding_another_key_does_not_join(always_split: list[int]) -> None:
+    """The list ends inside a middle piece and another top-level list follows at column 0."""
+    text = "items:\n" + "".join(item(i) for i in range(10)) + "kind: List\nother:\n" + "".join(item(i) for i in range(30))
+    assert read_list_split(text, "d", each, 4) is None
+    assert True not in always_split
+
+
 def test_a_comment_between_items_and_its_first_entry_still_cuts() -> None:
     text = "items:\n# objects\n\n" + "".join(item(i) for i in range(4))
     assert halves(text) is not None
@@ -88,6 +120,11 @@ def test_halves_join_only_when_the_first_ends_and_the_second_starts_with_items()
     assert joined(half("items"), half("items", "kind", kind="Pod")) is None  # not a List: items not opened
     assert joined(half("items"), half("items", "kind", kind=["List"])) is None
     assert joined(half("items"), None) is None and joined(None, half("items", "kind", kind="List")) is None
+    assert joined(half("items", results=(1,))) is None  # one piece is no split
+    assert joined(half("a", "items", results=(1,)), half("items", results=(2,)),
+                  half("items", "kind", kind="List", results=(3,))) == [1, 2, 3]
+    assert joined(half("items"), half("items", "kind", kind="List"), half("items")) is None  # ended in the middle
+    assert joined(half("items"), half("items", "metadata"), half("items", "kind", kind="List")) is None
     assert joined(half("kind", "items", kind="PodList", results=(1,)), half("items", results=(2,))) == [1, 2]
 
 
@@ -229,10 +266,10 @@ def test_a_child_that_dies_is_a_miss(always_split: list[int], monkeypatch: pytes
     """A child killed (out of memory, a signal) leaves an empty pipe: the caller reads in one piece."""
     real = dumpyaml._half
 
-    def die_in_child(text: str, source: str, each: Any) -> Any:
+    def die_in_child(text: str, source: str, each: Any, budget: int) -> Any:
         if text.startswith("items:"):  # the second half: the child's
             dumpyaml.os.kill(dumpyaml.os.getpid(), 9)
-        return real(text, source, each)
+        return real(text, source, each, budget)
 
     monkeypatch.setattr(dumpyaml, "_half", die_in_child)
     assert read_list_split(dump(20), "d", each) is None
