@@ -165,28 +165,25 @@ _SCALAR, _ALIAS, _MAP, _SEQ, _END, _STOP = range(6)
 _KINDS = {yaml.ScalarEvent: _SCALAR, yaml.AliasEvent: _ALIAS, yaml.MappingStartEvent: _MAP,
           yaml.SequenceStartEvent: _SEQ, yaml.MappingEndEvent: _END, yaml.SequenceEndEvent: _END,
           yaml.StreamEndEvent: _STOP}
-_EVENT_TYPES = (yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent,
-                yaml.MappingEndEvent, yaml.SequenceEndEvent, yaml.StreamEndEvent)
 
 
+# A frame is ``[container, size, key, key_line, merges, anchor]`` (``key`` is ``_NO_KEY`` while a
+# mapping waits for one); ``top`` is the innermost. Kept as one loop over local names, scalars first
+# (most events are), because this is the hot path of a big dump: ``lim.left`` lives in a local and
+# is written back at the end.
 def _build(parser: Any, lim: _Limits) -> list[Any]:
-    """Plain data from the parser's events. A frame is ``[container, size, key, key_line, merges,
-    anchor]`` (``key`` is ``_NO_KEY`` while a mapping waits for one); ``top`` is the innermost.
-    Kept as one loop over local names, scalars first (most events are), because this is the hot
-    path of a 50 MB dump: ``lim.left`` lives in a local and is written back at the end."""
+    """Positioned data (``YMap``/``YList``) from the parser's own events."""
     docs: list[Any] = []
     stack: list[list[Any]] = []
     top: list[Any] | None = None
     anchors, first_chars, plain_value = lim.anchors, lim.first_chars, lim.plain_value
     kinds, no_key, ylist = _KINDS, _NO_KEY, YList
-    next_event = parser.get_event
-    left = lim.left
+    next_event, left = parser.get_event, lim.left
     while True:
         ev = next_event()
         kind = kinds.get(type(ev))
         if kind == _SCALAR:
-            left -= 1
-            size = 1
+            left, size = left - 1, 1
             line = ev.start_mark.line + 1
             value = ev.value
             if ev.tag is not None:
@@ -197,8 +194,7 @@ def _build(parser: Any, lim: _Limits) -> list[Any]:
                 anchors[ev.anchor] = (value, 1)
         elif kind == _END:
             frame = stack.pop()
-            value, size = frame[0], frame[1]
-            line = value.line
+            value, size, line = frame[0], frame[1], frame[0].line
             if frame[4]:
                 lim.merge(value, frame[4], line)
             if frame[5]:
@@ -233,11 +229,9 @@ def _build(parser: Any, lim: _Limits) -> list[Any]:
             into.append(value)
             into.item_lines.append(line)
         elif top[2] is no_key:
-            top[2] = lim.key(value, line)
-            top[3] = line
+            top[2], top[3] = lim.key(value, line), line
         else:
-            key = top[2]
-            top[2] = no_key
+            key, top[2] = top[2], no_key
             if key == "<<":
                 top[4] = [*(top[4] or []), value]
             elif key in into:
@@ -330,12 +324,12 @@ def _cheap_events_work() -> bool:
     return _cheap_ok
 
 
+# ``_build`` without positions, on the swapped events: plain dicts and lists, the same limits (depth,
+# the value budget with aliases charged what they stand for), merge keys and scalar types, and
+# ``_Retry`` on any problem. About 2x faster than ``_build``: the import of a big dump reads it this
+# way and asks for lines only when a type check fails, as its JSON path does.
 def _build_plain(parser: Any, lim: _Limits) -> list[Any]:
-    """``_build`` without positions, on the swapped events: plain dicts and lists, the same limits
-    (depth, the value budget with aliases charged what they stand for), merge keys and scalar types,
-    and ``_Retry`` on any problem. About 2x faster than ``_build``: the import of a big dump reads it
-    this way and asks for lines only when a type check fails, as its JSON path does. Kept as one
-    loop over local names, scalars first (most events are)."""
+    """Plain dicts and lists from the swapped events, or ``_Retry``."""
     docs: list[Any] = []
     stack: list[list[Any]] = []
     top: list[Any] | None = None
@@ -343,13 +337,11 @@ def _build_plain(parser: Any, lim: _Limits) -> list[Any]:
     no_key, missing, scalar_event = _NO_KEY, _MISSING, yaml.ScalarEvent
     tuple_, list_, str_, containers, anchored, alias = tuple, list, str, (dict, list), _Anchored, _AliasName
     map_start, seq_start, close, stream_end = _MAP_START, _SEQ_START, _CLOSE, _STREAM_END
-    next_event = parser.get_event
-    left = lim.left
+    next_event, left = parser.get_event, lim.left
     while True:
         ev = next_event()
         if type(ev) is tuple_:  # a scalar: (anchor, tag, implicit, value, start_mark, end_mark, style)
-            left -= 1
-            size = 1
+            left, size = left - 1, 1
             value = ev[3]
             if ev[1] is not None:
                 value = lim.scalar(scalar_event(*ev))
@@ -388,8 +380,7 @@ def _build_plain(parser: Any, lim: _Limits) -> list[Any]:
         if top is None:
             docs.append(value)
             continue
-        top[1] += size
-        into = top[0]
+        into, top[1] = top[0], top[1] + size
         if type(into) is list_:
             into.append(value)
         elif top[2] is no_key:
@@ -399,8 +390,7 @@ def _build_plain(parser: Any, lim: _Limits) -> list[Any]:
                 value = str(value)
             top[2] = value
         else:
-            key = top[2]
-            top[2] = no_key
+            key, top[2] = top[2], no_key
             if key == "<<":
                 top[3] = [*(top[3] or []), value]
             elif key in into:
