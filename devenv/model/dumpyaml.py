@@ -308,20 +308,21 @@ def _cheap_events_work() -> bool:
     """Whether reading ``a: [1]`` under the swap gives the markers (checked once per process)."""
     global _cheap_ok
     if _cheap_ok is None:
-        _cheap_ok = False
-        if _cyaml is not None:
-            parser = EVENT_LOADER("a: [1]\n")
-            try:
-                with _cheap_events():
-                    got = [parser.get_event() for _ in range(10)]
-                _cheap_ok = [type(e) is tuple for e in got] == [False, False, False, True, False, True,
-                                                                 False, False, False, False] and \
-                    got[2] is _MAP_START and got[4] is _SEQ_START and got[6] is _CLOSE and got[-1] is _STREAM_END
-            except Exception:  # noqa: BLE001 - any surprise means: read the slow, known way
-                _cheap_ok = False
-            finally:
-                parser.dispose()
+        _cheap_ok = _cyaml is not None and _swap_reads_as_expected()
     return _cheap_ok
+
+
+def _swap_reads_as_expected() -> bool:
+    parser = EVENT_LOADER("a: [1]\n")
+    try:
+        with _cheap_events():
+            got = [parser.get_event() for _ in range(10)]
+    except Exception:  # noqa: BLE001 - any surprise means: read the slow, known way
+        return False
+    finally:
+        parser.dispose()
+    shape = [e[3] if type(e) is tuple else e for e in got]
+    return shape == [_OTHER, _OTHER, _MAP_START, "a", _SEQ_START, "1", _CLOSE, _CLOSE, _OTHER, _STREAM_END]
 
 
 # ``_build`` without positions, on the swapped events: plain dicts and lists, the same limits (depth,

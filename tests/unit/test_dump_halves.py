@@ -296,3 +296,12 @@ def test_import_reads_a_split_dump_like_one_piece(always_split: list[int]) -> No
         assert {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "t"}, "type": "Opaque",
                 "keys": ["password"]} in split
     assert "aHVudGVyMg" not in repr(split)
+
+
+def test_the_swap_is_checked_against_the_installed_pyyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert dumpyaml._swap_reads_as_expected() is True
+    monkeypatch.setitem(dumpyaml._CHEAP_EVENTS, "ScalarEvent", lambda *args: list(args))  # not what the loop reads
+    assert dumpyaml._swap_reads_as_expected() is False
+    monkeypatch.setitem(dumpyaml._CHEAP_EVENTS, "ScalarEvent", lambda *args: 1 / 0)
+    assert dumpyaml._swap_reads_as_expected() is False
+    assert cyaml.ScalarEvent is yaml.events.ScalarEvent  # restored after a failed check too
