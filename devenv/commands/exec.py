@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     tenants = pick_tenants(project, args.tenant)
     if len(tenants) > 1 and args.tenant:
         raise DevenvError("devenv exec runs in one tenant at a time", "pass a single --tenant T")
+    if not args.tenant:  # said on stderr, as render and diff do: stdout is the command's own output
+        print(f"devenv: exec in tenant {tenants[0]} (pass --tenant to pick another)", file=sys.stderr)
     comps = project.app.components  # app components and backing services alike
     if args.component not in comps:
         raise DevenvError(f"unknown component '{args.component}'", f"known: {', '.join(comps)}")

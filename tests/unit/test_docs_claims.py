@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +202,231 @@ def test_exec_exists_as_documented() -> None:
     assert "exec" in commands
     args = cli.build_parser().parse_args(["exec", "--tenant", "acme", "web", "--", "ls", "-l"])
     assert args.component == "web" and args.cmd[-2:] == ["ls", "-l"] and args.tenant == ["acme"]
+
+
+# --- the README's first ten minutes ----------------------------------------------------------------------------
+
+README = REPO / "README.md"
+
+
+def readme_section(title: str) -> str:
+    m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", README.read_text(), re.S | re.M)
+    assert m, f"README.md has no section '## {title}'"
+    return m.group(1)
+
+
+def table_after(text: str, marker: str) -> list[list[str]]:
+    """The rows (cells stripped, header first, separator dropped) of the first table after ``marker``."""
+    rows = []
+    for line in text[text.index(marker):].splitlines()[1:]:
+        if not line.startswith("|"):
+            if rows:
+                break
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not set("".join(cells)) <= set("-: "):
+            rows.append(cells)
+    return rows
+
+
+def test_the_sample_serves_where_the_readme_says(sample: Path) -> None:
+    """The URL table of "Start the sample": each tenant's host ports, on 127.0.0.1, and the
+    components a tenant does not run; plus the default tenants and port_base the text names."""
+    from devenv.model.loader import load_project
+    from devenv.model.resolve import resolve
+    from devenv.render.compose import render_compose
+
+    text = readme_section("Your first ten minutes")
+    project, _ = load_project(sample)
+    named = re.search(r"`default_tenants`\s+\(`(\w+)` and `(\w+)`\)", text)
+    assert named and list(named.groups()) == list(project.app.default_tenants)
+    assert f"`port_base` ({project.app.port_base})" in text
+    rows = table_after(text, "**Start the sample.**")
+    header, body = rows[0], rows[1:]
+    assert header[0] == "tenant" and len(body) == len(project.profiles)
+    for row in body:
+        tenant = row[0].split()[0]
+        doc = render_compose(project, resolve(project, tenant, "local"), fixed_images(project))
+        for comp, cell in zip(header[1:], row[1:], strict=True):
+            port = re.fullmatch(r"(http://)?127\.0\.0\.1:(\d+)/?", cell)
+            if port is None:
+                assert "not enabled" in cell and comp not in doc["services"], f"{tenant}/{comp}: {cell}"
+                continue
+            published = [(p["host_ip"], str(p["published"])) for p in doc["services"][comp]["ports"]]
+            assert published == [("127.0.0.1", port.group(2))], f"{tenant}/{comp}: README {cell}, rendered {published}"
+            http = any(p.http for p in project.app.components[comp].ports)
+            assert http == bool(port.group(1)), f"{tenant}/{comp}: README {cell} (http: {http})"
+
+
+class Acted(Exception):
+    """Raised by the fakes below with the tenants a command was about to act on."""
+
+
+class FakeBackend:
+    """Running: only ``globex`` (not a default tenant, so "running" and "default" differ)."""
+
+    cluster_unsupported = "compose has no cluster"
+
+    def __init__(self) -> None:
+        self.acted: list[str] = []
+
+    def check(self) -> None:
+        pass
+
+    def running_tenants(self) -> list[str]:
+        return ["globex"]
+
+    def tenants_with_volumes(self) -> list[str]:
+        return []
+
+    def down(self, tenant: str, volumes: bool = False) -> None:
+        self.acted.append(tenant)
+
+    def restart(self, tenant: str, component: str) -> None:
+        self.acted.append(tenant)
+
+    def exec(self, tenant: str, component: str, argv: list[str]) -> tuple[int, str]:
+        self.acted.append(tenant)
+        return 0, ""
+
+    def logs(self, tenant: str, components: list[str], follow: bool, tail: int, sink: Any) -> None:
+        self.acted.append(tenant)
+
+    def status(self, tenants: list[str] | None) -> list[Any]:
+        """``None`` is every running tenant of the project (the backends' own tests check that part)."""
+        self.acted += tenants if tenants is not None else self.running_tenants()
+        return []
+
+
+def tenants_acted_on(command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """The tenants ``devenv <command>`` acts on, through a fake backend (and a fake engine for the
+    sessions of up and watch) or, for render and diff, from what they print."""
+    import devenv.backends
+    import devenv.engine.session as session
+
+    backend = FakeBackend()
+    monkeypatch.setattr(devenv.backends, "get_backend", lambda *a, **kw: backend)
+    monkeypatch.setattr(session, "get_backend", lambda *a, **kw: backend)
+
+    def engine(project: Any, tenants: list[str], *a: Any, **kw: Any) -> None:
+        raise Acted(tenants)
+
+    monkeypatch.setattr(session, "Engine", engine)
+    if command[0] == "build":
+        import devenv.commands.build as build
+
+        monkeypatch.setattr(build, "images_for", lambda project, tenants: (_ for _ in ()).throw(Acted(tenants)))
+    try:
+        code = cli.main(command)
+    except Acted as acted:
+        return list(acted.args[0])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    print(err, file=sys.stderr)  # kept for the caller's check of what was said
+    if command[0] == "render" and "--cluster" in command:
+        names = ["acme", "globex", "initech"]  # the sample's profiles, in name order: 20 host ports each from 18000
+        return list(dict.fromkeys(names[(int(p) - 18000) // 20] for p in re.findall(r"hostPort: (\d+)", out)))
+    if command[0] == "render" and "kind" in command:
+        return re.findall(r"^  name: tenant-(\w+)$", out, re.M)
+    if command[0] == "render":
+        return re.findall(r"^name: devenv-(\w+)$", out, re.M)
+    if command[0] == "diff":
+        return re.findall(r"^tenant (\w+):", out, re.M)
+    return backend.acted
+
+
+COMMAND_ARGS = {"logs": ["logs"], "exec": ["exec", "web", "--", "true"], "restart": ["restart", "web"],
+                "render (compose)": ["render"], "render --backend kind": ["render", "--backend", "kind"],
+                "render --cluster": ["render", "--cluster"]}
+
+
+def test_which_tenants_each_command_acts_on(sample: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's table "Which tenants a command acts on when you name none", row by row."""
+    text = readme_section("Your first ten minutes")
+    rows = table_after(text, "**Which tenants a command acts on")[1:]
+    expected = {"`default_tenants` of devenv.yaml (else the first profile)": ["acme", "globex"],
+                "the first of `default_tenants` (said on stderr)": ["acme"],
+                "`default_tenants`": ["acme", "globex"],
+                "every profile": ["acme", "globex", "initech"],
+                "every tenant of this project that is running": ["globex"]}
+    claims = []
+    for commands, answers in rows:
+        first, *more = [a.strip() for a in answers.split(";")]
+        compose = "(compose)" in commands
+        claims += [("render (compose)" if compose and c == "render" else c, first)
+                   for c in re.findall(r"`([^`]+)`", commands)]
+        claims += [(m.group(1), m.group(2)) for a in more if (m := re.fullmatch(r"`([^`]+)`: (.+)", a))]
+    seen = 0
+    for name, answer in claims:
+        argv = COMMAND_ARGS.get(name, [name])
+        got = tenants_acted_on(argv, monkeypatch, capsys)
+        assert got == expected[answer], f"README says `devenv {' '.join(argv)}` acts on {answer}, it acted on {got}"
+        if "said on stderr" in answer:
+            assert f"tenant {got[0]} (pass --tenant" in capsys.readouterr().err, f"`devenv {name}` does not say which"
+        seen += 1
+    assert seen >= 12
+
+
+def test_the_readme_tui_keys_are_the_apps() -> None:
+    """Every key of the README's table does what it says (by the app's one key table), and every
+    key the footer shows or the help lists as an action is in the README's table."""
+    from tui.keys import KEYS
+
+    names = {"space": "space", "Enter": "enter", "Ctrl+C": "ctrl+c", "Ctrl+Q": "ctrl+q", "/": "slash", "?": "question_mark"}
+    by_key = {k.key: k for k in KEYS}
+    text = readme_section("Your first ten minutes")
+    rows = table_after(text, "**The TUI's keys**")[1:]
+    documented: set[str] = set()
+    for keys, does in rows:
+        for shown in re.findall(r"`([^`]+)`|(space|Enter)", keys):
+            key = names.get(shown[0] or shown[1], shown[0] or shown[1])
+            assert key in by_key, f"README documents TUI key {key!r}, the app has none"
+            documented.add(key)
+        for shown in re.findall(r"(Ctrl\+[CQ])", does):
+            assert names[shown] in by_key and by_key[names[shown]].action == "quit_now"
+            documented.add(names[shown])
+    assert "`?` shows them" in text and by_key["question_mark"].action == "help"
+    actions = {k.key for k in KEYS if k.action and k.key not in ("escape", "question_mark")}
+    assert actions - documented == set(), f"TUI keys missing from the README's table: {sorted(actions - documented)}"
+    assert by_key["q"].action == "request_quit" and by_key["d"].action == "down"
+
+
+def test_quitting_asks_as_the_readme_says() -> None:
+    """``q`` asks "Leave tenants running?", Enter or ``y`` is yes, ``n`` takes them down."""
+    import inspect
+
+    from tui.app import DevenvApp
+    from tui.screens.confirm import ConfirmScreen
+
+    text = readme_section("Your first ten minutes")
+    question = re.search(r'`q` asks "([^"]+)"', text)
+    assert question and f'ConfirmScreen("{question.group(1)}"' in inspect.getsource(DevenvApp.action_request_quit)
+    assert inspect.signature(DevenvApp.__init__).parameters["leave_running_default"].default is True
+    keys = {b.key: b.action for b in ConfirmScreen.BINDINGS}  # type: ignore[union-attr]
+    assert keys["y"] == "answer(True)" and keys["n"] == "answer(False)" and keys["enter"] == "default"
+
+
+def test_secrets_live_where_the_readme_says(sample: Path) -> None:
+    """`.devenv/secrets/<tenant>.json` (0600), one env file per component under
+    `.devenv/<tenant>/secrets/`, `.devenv/` owner-only with a `.gitignore` of `*`."""
+    text = readme_section("Your first ten minutes")
+    assert "`.devenv/secrets/<tenant>.json` (0600)" in text
+    assert "`.devenv/<tenant>/secrets/<component>.env`" in text and "`.gitignore`\nof `*`" in text
+    assert cli.main(["render", "--tenant", "acme", "--write-secrets"]) == 0
+    state = sample / ".devenv"
+    assert (state / ".gitignore").read_text() == "*\n"
+    assert (state / "secrets" / "acme.json").stat().st_mode & 0o777 == 0o600
+    assert state.stat().st_mode & 0o777 == 0o700
+    env_files = sorted(p.name for p in (state / "acme" / "secrets").iterdir())
+    assert env_files and all(p.endswith(".env") for p in env_files)
+    assert "postgres.env" in env_files  # a backing service's own file holds only its own secret
+    pg = (state / "acme" / "secrets" / "postgres.env").read_text()
+    assert "PAYMENTS" not in pg
+
+
+def test_no_schema_promises_routing_by_domain() -> None:
+    """No proxy routes by the overlay's `domain` (docs/config.md): the schemas an editor shows must
+    not say it does."""
+    for schema in SCHEMAS:
+        assert "routed by" not in schema.read_text(), schema.name
