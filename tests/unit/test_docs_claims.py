@@ -430,3 +430,77 @@ def test_no_schema_promises_routing_by_domain() -> None:
     not say it does."""
     for schema in SCHEMAS:
         assert "routed by" not in schema.read_text(), schema.name
+
+
+# --- environment variables, figures the text quotes, the installable wheel -----------------------------------
+
+INTERNAL_VARS = {"DEVENV_DECODE", "DEVENV_MASK_SQL", "DEVENV_PG_DB", "DEVENV_PG_USER", "DEVENV_PRE_SQL"}  # set by
+# devenv itself for the `data load` pipeline inside a container, never by a user
+
+
+def documented_env_vars() -> list[str]:
+    rows = table_after("\n" + readme_section("Environment variables"), "\n")[1:]  # the header dropped
+    return [re.match(r"`([A-Z_]+)", row[0]).group(1) for row in rows]  # type: ignore[union-attr]
+
+
+def test_every_documented_variable_is_read_and_every_read_one_documented() -> None:
+    sources = "\n".join(p.read_text() for d in ("devenv", "tui", "tests", "scripts") for p in (REPO / d).rglob("*")
+                        if p.suffix in (".py", ".sh", ".tcss") and "__pycache__" not in p.parts)
+    documented = documented_env_vars()
+    for var in documented:
+        assert re.search(rf"\"{var}\"|\b{var}=|\$\{{?{var}\b", sources), f"{var}: documented, read nowhere"
+    code = "\n".join(p.read_text() for d in ("devenv", "tui") for p in (REPO / d).rglob("*.py"))
+    read = set(re.findall(r"\bDEVENV_[A-Z_]+", code)) - INTERNAL_VARS
+    assert read - set(documented) == set(), f"read by devenv, missing from the README's table: {read - set(documented)}"
+
+
+def test_figures_the_readme_quotes_are_the_codes() -> None:
+    """The coalescing windows, the event log's rotation, the build concurrency, the port layout."""
+    from devenv.build.builder import default_concurrency
+    from devenv.engine import eventlog
+    from devenv.watch import coalesce
+
+    text = README.read_text()
+    m = re.search(r"Events coalesce \((\d+) ms quiet, (\d+) ms once a\s+batch passes (\d+) paths, (\d+) s at most\)", text)
+    assert m, "README: the coalescing sentence moved; update this test"
+    assert (int(m.group(1)) / 1000, int(m.group(2)) / 1000, int(m.group(3)), float(m.group(4))) == (
+        coalesce.DEFAULT_QUIET, coalesce.DEFAULT_BULK_QUIET, coalesce.DEFAULT_BULK_AFTER, coalesce.DEFAULT_MAX_WAIT)
+    m = re.search(r"closes (\d+) ms after it instead of\s+after the (\d+) ms quiet period", text)
+    assert m and int(m.group(1)) / 1000 == coalesce.DEFAULT_SAVED_QUIET and int(m.group(2)) / 1000 == coalesce.DEFAULT_QUIET
+    m = re.search(r"rotated at (\d+) MB, (\w+) old\s+files kept", text)
+    assert m and int(m.group(1)) * 1_000_000 == eventlog.MAX_BYTES
+    assert {"one": 1, "two": 2, "three": 3}[m.group(2)] == eventlog.KEEP
+    assert "`DEVENV_BUILD_CONCURRENCY`, default min(4, CPUs)" in text
+    import os
+
+    assert default_concurrency() == max(1, min(4, os.cpu_count() or 1))
+    m = re.search(r"gets (\d+) host ports on 127\.0\.0\.1 from\s+`port_base` \((\d+)\)", text)
+    import yaml
+
+    app = yaml.safe_load((REPO / "devenv.yaml").read_text())
+    assert m and (int(m.group(1)), int(m.group(2))) == (app["ports_per_tenant"], app["port_base"])
+
+
+def test_the_wheel_the_readme_builds_carries_its_data(capsys: pytest.CaptureFixture[str]) -> None:
+    """`pip wheel --no-deps . -w dist` gives dist/devenv-<version>-py3-none-any.whl, `devenv --version`
+    prints that version, and every non-Python file of the packages (the JSON Schemas the validator
+    reads, the TUI's stylesheet) is declared package data, so an installed wheel finds them."""
+    import fnmatch
+    import subprocess
+    import tomllib
+
+    meta = tomllib.loads((REPO / "pyproject.toml").read_text())
+    version = meta["project"]["version"]
+    text = readme_section("Your first ten minutes")
+    assert f"dist/devenv-{version}-py3-none-any.whl" in text
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out.split() == ["devenv", version]
+    package_data = meta["tool"]["setuptools"]["package-data"]
+    tracked = subprocess.run(["git", "ls-files", "devenv", "tui"], capture_output=True, text=True, cwd=REPO).stdout
+    data = [p for p in tracked.split() if not p.endswith(".py")]
+    assert "devenv/schema/devenv.schema.json" in data and "tui/app.tcss" in data
+    for path in data:
+        package, rest = path.split("/", 1)
+        assert any(fnmatch.fnmatch(rest, g) for g in package_data.get(package, [])), f"{path} is not package data"
+    assert f"`{meta['project']['requires-python'].lstrip('>=')}+" in text or "Python 3.11+" in text
