@@ -120,6 +120,11 @@ def _construct(node: yaml.Node, path: KeyPath, pos: Positions, problems: list[Pr
         merges: list[tuple[yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:
             if key_node.tag == MERGE_TAG:
+                if merges:  # YAML forbids a repeated key, `<<` included; compose (Go's yaml) refuses it too
+                    problems.append(Problem(pos.file, key_node.start_mark.line + 1, dotted(path + ("<<",)),
+                                            f"duplicate key '<<' (first at line {merges[0][0].start_mark.line + 1})",
+                                            "merge several mappings with one key: `<<: [*a, *b]`"))
+                    continue
                 merges.append((key_node, value_node))
                 continue
             key = _construct(key_node, path + ("<key>",), Positions(pos.file), problems, walk)

@@ -131,6 +131,17 @@ MERGE_CASES = [
       "`<<` must merge a mapping", at=f"  <<: *bad{i}")
     for where, file in (("app", APP), ("profile", ACME), ("overlay", LOCAL))
     for i, (what, value) in enumerate((("scalar", "1"), ("list", "[1, 2]"), ("string", "text")))
+] + [
+    C(f"merge-{where}-twice", file, add(file, "x-a9: &a9 {k: 1}\nx-use9:\n  <<: *a9\n  <<: [*a9]\n"),
+      "duplicate key '<<' (first at line", at="  <<: [*a9]", key="x-use9.<<")
+    for where, file in (("app", APP), ("profile", ACME), ("overlay", LOCAL))
+] + [
+    C("merge-overlay-bad-key-at-anchor", LOCAL, both(sub(LOCAL, "tenants:\n", "x-d: &d\n  nope: true\ntenants:\n"),
+                                                     sub(LOCAL, "  globex:\n", "  acme:\n    <<: *d\n  globex:\n")),
+      "unknown key 'nope'", at="  nope: true", key="tenants.acme.nope"),
+    C("merge-profile-bad-type-at-anchor", ACME, both(sub(ACME, "components:\n", "x-r: &r {replicas: lots}\ncomponents:\n"),
+                                                     sub(ACME, "  scheduler:\n    replicas: 1\n", "  scheduler:\n    <<: *r\n")),
+      "replicas", at="x-r: &r {replicas: lots}", key="components.scheduler.replicas"),
 ]
 
 # --- Dockerfiles: BuildKit's grammar ---------------------------------------------------------------------

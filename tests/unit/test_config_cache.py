@@ -48,7 +48,9 @@ def test_any_content_change_reruns_the_full_pass(root: Path, edit: str) -> None:
         (root / "devenv.personal.yaml").write_text("defaults:\n  replicas: {web: 2}\n")
     elif edit == "dockerfile":
         df = root / "examples/shop/web/Dockerfile"
-        df.write_text(df.read_text().replace("ARG BASE_IMAGE=shop-base", "ARG OTHER=1"))
+        # still buildable (FROM names a declared ARG), but the parent's BASE_IMAGE is no longer used
+        df.write_text(df.read_text().replace("ARG BASE_IMAGE=shop-base", "ARG OTHER=shop-base")
+                      .replace("${BASE_IMAGE}", "${OTHER}"))
     else:
         f = root / edit
         f.write_text(f.read_text() + "\n# a comment changes the content\n")
