@@ -43,11 +43,25 @@ def run(args: argparse.Namespace) -> int:
     if answer is None:
         answer = _loaded(root, args.backend, tenants)
     rows, warnings = answer
+    _check_named(root, tenants, rows)
     if not args.json:
         for w in warnings:
             print(f"devenv: {w}", file=sys.stderr)
     _show(_with_synced(root, rows), args.json)
     return 0
+
+
+def _check_named(root: Path, tenants: list[str] | None, rows: list[Row]) -> None:
+    """A named tenant that has no profile and runs nothing is a typo, not "nothing running"."""
+    from devenv.errors import DevenvError
+    from devenv.inputs import PROFILES_DIR
+
+    running = {r["tenant"] for r in rows}
+    unknown = [t for t in tenants or [] if t not in running
+               and ("/" in t or not (root / PROFILES_DIR / f"{t}.yaml").is_file())]
+    if unknown:
+        known = sorted(p.stem for p in (root / PROFILES_DIR).glob("*.yaml"))
+        raise DevenvError(f"unknown tenant(s): {', '.join(unknown)}", f"known tenants: {', '.join(known) or '(none)'}")
 
 
 def _show(rows: list[Row], as_json: bool) -> None:

@@ -389,6 +389,8 @@ CLI_CASES = [
     CliCase("import-tenant-too-long", ("import", "-t", "a" * 64, "--from-file", str(DUMP), "--dry-run"), None,
             "is not a valid tenant name"),
     CliCase("logs-unknown-component", ("logs", "nope"), None, "unknown component(s): nope"),
+    CliCase("status-unknown-tenant", ("status", "-t", "acmee"), None, "unknown tenant(s): acmee"),
+    CliCase("status-tenant-path", ("status", "-t", "../devenv"), None, "unknown tenant(s): ../devenv"),
     CliCase("logs-unknown-component-of-a-tenant", ("logs", "-t", "acme", "web", "nope"), None, "unknown component(s)"),
 ]
 
