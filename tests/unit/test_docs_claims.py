@@ -504,3 +504,69 @@ def test_the_wheel_the_readme_builds_carries_its_data(capsys: pytest.CaptureFixt
         package, rest = path.split("/", 1)
         assert any(fnmatch.fnmatch(rest, g) for g in package_data.get(package, [])), f"{path} is not package data"
     assert f"`{meta['project']['requires-python'].lstrip('>=')}+" in text or "Python 3.11+" in text
+
+
+# --- docs/config.md's default column, against what the loader gives a file that leaves each key out ------------
+
+def config_md_defaults() -> dict[str, str]:
+    """``key -> default`` for every row of config.md whose default cell is one backticked value."""
+    out: dict[str, str] = {}
+    for line in (REPO / "docs" / "config.md").read_text().splitlines():
+        m = re.match(r"\| `([a-z_]+)` \| [^|]+ \| `([^`]+)` \|", line)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def test_documented_defaults_are_what_the_loader_gives(tmp_path: Path) -> None:
+    from devenv.model.loader import load_project
+
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    (tmp_path / "devenv.yaml").write_text("name: bare\nimages:\n  img: {context: ctx}\n"
+                                          "components:\n  app: {image: img}\n")
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "one.yaml").write_text("components:\n  app: {}\n")
+    project, _ = load_project(tmp_path)
+    app, image, comp = project.app, project.app.images["img"], project.app.components["app"]
+    profile = project.profiles["one"]
+    got = {"port_base": str(app.port_base), "ports_per_tenant": str(app.ports_per_tenant),
+           "dockerfile": image.dockerfile.name, "parent_arg": image.parent_arg, "restart": comp.restart,
+           "live_update": comp.live_update, "namespace": profile.namespace.replace("one", "<tenant>"),
+           "enabled": str(profile.components["app"].enabled).lower(),
+           "replicas": str(profile.components["app"].replicas), "kind": profile.components["app"].kind}
+    assert config_md_defaults() == got
+
+
+# --- docs/adopt.md: what an edit does in the adopted examples/notes --------------------------------------------
+
+def test_adopted_notes_edits_do_what_adopt_md_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`web/templates/index.html` is synced by the rule init made from the bind mount; `web/VERSION`,
+    which no rule covers, is a live update inferred from the Dockerfile's COPY tail (synced, web
+    restarted, no rebuild before it), as docs/adopt.md says."""
+    import shutil
+
+    from devenv.engine.live import DockerfileTails
+    from devenv.model.loader import load_project
+    from devenv.model.resolve import resolve
+    from devenv.watch.mapping import plan_changes
+
+    text = (REPO / "docs" / "adopt.md").read_text()
+    assert "`web/templates/index.html` (synced into the running container)" in text
+    assert re.search(r"`web/VERSION` \(no rule covers it, but the Dockerfile's trailing `COPY VERSION /srv/VERSION`", text)
+    root = tmp_path / "notes"
+    shutil.copytree(REPO / "examples" / "notes", root)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("DEVENV_ROOT", str(root))
+    assert cli.main(["init", "--from-compose", ".", "--tenant", "acme"]) == 0
+    project, _ = load_project(root)
+    specs = [resolve(project, "acme", "local")]
+    page = root / "web" / "templates" / "index.html"
+    plan = plan_changes(project.app, specs, {page: "modified"}, tail_of=DockerfileTails())
+    assert [s.component for s in plan.syncs] == ["web"] and not plan.syncs[0].inferred and not plan.rebuilds
+    version = root / "web" / "VERSION"
+    plan = plan_changes(project.app, specs, {version: "modified"}, tail_of=DockerfileTails())
+    assert not plan.rebuilds and not plan.redeploys, plan
+    assert [(s.component, s.then_restart) for s in plan.syncs] == [("web", True)]
+    assert "COPY VERSION /srv/VERSION" in plan.syncs[0].inferred
+    assert [f.dest for f in plan.syncs[0].files] == ["/srv/VERSION"]
