@@ -133,13 +133,14 @@ def resolve_merge_keys(value: Any) -> Any:
 def _environment(folder: Path, shown: str, adopted: Adopted, shell: Any) -> Environment:
     env = Environment(shell={str(k): str(v) for k, v in dict(shell).items()})
     dotenv = folder / ".env"
-    if not dotenv.is_file():
+    if not os.path.lexists(dotenv):
         return env
     where = str(Path(shown).parent / ".env") if "/" in shown else ".env"
     try:
-        env.dotenv, bad = read_dotenv(dotenv)
-    except (OSError, UnicodeDecodeError) as exc:
-        adopted.note(where, None, "", f"not read ({exc}); interpolation used the shell's variables only")
+        env.dotenv, bad = read_dotenv(dotenv, shown=where)
+    except (DevenvError, UnicodeDecodeError) as exc:
+        why = exc.message if isinstance(exc, DevenvError) else str(exc)
+        adopted.note(where, None, "", f"not read ({why}); interpolation used the shell's variables only")
         return env
     for line, why in bad:
         adopted.note(where, line, "", f"{why}: skipped")

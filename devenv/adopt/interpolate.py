@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devenv.fsutil import read_bytes
+
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 MAX_DOTENV_BYTES = 1024 * 1024
@@ -178,10 +180,11 @@ def _dotenv_value(value: str) -> str:
     return (value[:cut] if cut >= 0 else value).rstrip()
 
 
-def read_dotenv(path: Path, lines: dict[str, int] | None = None) -> tuple[dict[str, str], list[tuple[int, str]]]:
-    """A bounded read of an env file; raises ``OSError`` or ``UnicodeDecodeError``."""
-    with path.open("rb") as fh:
-        raw = fh.read(MAX_DOTENV_BYTES + 1)
+def read_dotenv(path: Path, lines: dict[str, int] | None = None,
+                shown: str | None = None) -> tuple[dict[str, str], list[tuple[int, str]]]:
+    """A bounded read of an env file; raises ``DevenvError`` (missing, unreadable, or not a regular
+    file: a FIFO is never opened for a blocking read) or ``UnicodeDecodeError``."""
+    raw = read_bytes(path, MAX_DOTENV_BYTES, shown)
     if len(raw) > MAX_DOTENV_BYTES:
         return {}, [(1, f"larger than {MAX_DOTENV_BYTES // 1024} KiB: not an env file")]
     return parse_dotenv(raw.decode("utf-8"), lines)

@@ -7,6 +7,7 @@ documents and add a note wherever devenv decides something the user did not writ
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 from devenv.adopt import credrefs, parts
 from devenv.adopt.interpolate import Environment, read_dotenv
 from devenv.adopt.result import Adopted, dns_name
+from devenv.errors import DevenvError
 from devenv.importer import credential_reason
 from devenv.model.yamlpos import KeyPath, Positions, dotted
 
@@ -365,13 +367,16 @@ def env_secret_name(comp: str) -> str:
 
 def read_env_file(reader: ServiceReader, svc: Service, path: KeyPath, rel: str, required: bool,
                   lines: dict[str, int] | None = None) -> dict[str, str]:
-    file = (reader.folder / rel).resolve()
+    file = reader.folder / rel
     try:
-        values, bad = read_dotenv(file, lines)
-    except (OSError, UnicodeDecodeError) as exc:
-        if required:
-            reader.refuse(path, f"env_file '{rel}' cannot be read ({exc.__class__.__name__})",
-                          "create the file, or mark it `required: false`")
+        values, bad = read_dotenv(file, lines, rel)
+    except (DevenvError, UnicodeDecodeError) as exc:
+        why = exc.message if isinstance(exc, DevenvError) else "not UTF-8 text"
+        missing = not os.path.lexists(file)
+        if required or not missing:
+            reader.refuse(path, f"env_file '{rel}' cannot be read ({why})",
+                          "create the file, or mark it `required: false`" if missing
+                          else f"make {rel} a regular UTF-8 text file of KEY=VALUE lines")
         else:
             reader.note(path, f"optional env_file '{rel}' is missing; skipped")
         return {}
