@@ -570,3 +570,27 @@ def test_adopted_notes_edits_do_what_adopt_md_says(tmp_path: Path, monkeypatch: 
     assert [(s.component, s.then_restart) for s in plan.syncs] == [("web", True)]
     assert "COPY VERSION /srv/VERSION" in plan.syncs[0].inferred
     assert [f.dest for f in plan.syncs[0].files] == ["/srv/VERSION"]
+
+
+# --- docs/reliability.md: the case counts of its bad-input table ---------------------------------------------
+
+def test_reliability_case_counts_are_not_more_than_the_tests_hold() -> None:
+    """Each row's count is at most what pytest collects from the files it names (the corpora only
+    grow; a count above what exists claims coverage that is not there)."""
+    import subprocess
+
+    text = (REPO / "docs" / "reliability.md").read_text()
+    rows = table_after(text, "## Bad input")[1:]
+    assert len(rows) >= 6
+    files = sorted({f for row in rows for f in re.findall(r"tests/[\w/]+\.py", row[-1])})
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *files],
+                         capture_output=True, text=True, cwd=REPO).stdout
+    bad = [line for line in out.splitlines() if "::" in line and "good" not in line.split("::")[1]]
+    collected = {f: sum(line.startswith(f"{f}::") for line in bad) for f in files}  # guards of good input left out
+    per_file: dict[str, int] = {}
+    for row in rows:
+        count = int(re.match(r"\d+", row[1]).group(0))  # type: ignore[union-attr]
+        first = re.findall(r"tests/[\w/]+\.py", row[-1])[0]  # a row naming two files counts in the first
+        per_file[first] = per_file.get(first, 0) + count
+    for f, total in per_file.items():
+        assert total <= collected[f], f"docs/reliability.md claims {total} cases in {f}, it holds {collected[f]}"
