@@ -18,6 +18,7 @@ from typing import Any
 from devenv.adopt.parts import Mount
 from devenv.adopt.result import dns_name
 from devenv.adopt.services import Service, ServiceReader
+from devenv.fsutil import kind_of
 
 WATCH_ACTIONS = {"sync": "sync", "sync+restart": "sync+restart", "sync+exec": "sync+exec", "rebuild": "rebuild"}
 SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
@@ -125,6 +126,15 @@ def add_secret(r: ServiceReader, svc: Service, source: str, where: Where) -> Non
                             f"/run/secrets/{source}; an app that reads that file needs the variable instead)")
 
 
+def _not_usable(path: Path, rel: str | None) -> str:
+    """Why a compose secret's file cannot hold the dev value, in words."""
+    if rel is None:
+        return "is outside the project"
+    if not path.exists():
+        return "is missing"
+    return f"is {kind_of(path.stat().st_mode)}, not a regular file"
+
+
 def _secret_value(r: ServiceReader, source: str, name: str, spec: dict[str, Any]) -> None:
     where = ("secrets", source)
     file = spec.get("file")
@@ -135,7 +145,7 @@ def _secret_value(r: ServiceReader, source: str, name: str, spec: dict[str, Any]
             r.secret_values[name] = {"value": {"file": rel}}
             r.note(where, f"its dev value stays in {rel}: devenv.local.yaml references the file, never the value")
             return
-        r.note(where, f"{file} is missing or outside the project: devenv generates a local value")
+        r.note(where, f"{file} {_not_usable(path, rel)}: devenv generates a local value")
     elif spec.get("environment"):
         r.note(where, f"value from variable {spec['environment']} not copied: devenv generates a local value "
                       "(set a dev value under defaults.secrets in devenv.local.yaml)")

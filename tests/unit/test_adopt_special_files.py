@@ -60,3 +60,16 @@ def test_a_dot_env_that_is_not_a_regular_file_is_noted_not_read(tmp_path: Path, 
     assert done.returncode == 0, done.stderr
     assert "devenv: init: .env: not read (.env is" in done.stderr
     assert "interpolation used the shell's variables only" in done.stderr and "ref: redis:7" in done.stdout
+
+
+@pytest.mark.parametrize(("kind", "why"), [("fifo", "is a FIFO (named pipe), not a regular file"),
+                                           ("directory", "is a directory, not a regular file"),
+                                           ("missing", "is missing")])
+def test_a_secret_file_that_cannot_hold_the_value_says_why(tmp_path: Path, kind: str, why: str) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  cache:\n    image: redis:7\n    secrets: [pw]\n"
+                                           "secrets:\n  pw: {file: ./pw.txt}\n")
+    if kind != "missing":
+        special(tmp_path / "pw.txt", kind)
+    done = init(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"compose.yaml:6: secrets.pw: ./pw.txt {why}: devenv generates a local value" in done.stderr
