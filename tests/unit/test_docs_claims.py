@@ -594,3 +594,66 @@ def test_reliability_case_counts_are_not_more_than_the_tests_hold() -> None:
         per_file[first] = per_file.get(first, 0) + count
     for f, total in per_file.items():
         assert total <= collected[f], f"docs/reliability.md claims {total} cases in {f}, it holds {collected[f]}"
+
+
+# --- links, the sample's shape, validate --json, kind's fixed names and versions -----------------------------
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=[d.name for d in DOCS])
+def test_every_relative_link_and_anchor_resolves(doc: Path) -> None:
+    for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", doc.read_text()):
+        if target.startswith(("http://", "https://")):
+            continue
+        path = (doc.parent / target) if target else doc
+        assert path.exists(), f"{doc.name}: link to {target} leads nowhere"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", path.read_text(), re.M)
+            assert anchor in {slug(h) for h in headings}, f"{doc.name}: {target}#{anchor}: no such heading"
+
+
+def test_the_bundled_sample_is_as_the_readme_describes() -> None:
+    """App components on the one shared base image; postgres and redis built from Debian, no registry."""
+    import yaml
+
+    text = readme_section("The bundled sample")
+    app = yaml.safe_load((REPO / "devenv.yaml").read_text())
+    assert "the\nfour on one shared base image (`examples/shop/base`)" in text
+    assert {n: c["image"] for n, c in app["components"].items()} == {n: n for n in ("web", "api", "worker", "scheduler")}
+    assert all(app["images"][n]["parent"] == "base" for n in app["components"])
+    assert app["images"]["base"]["context"] == "examples/shop/base"
+    for svc in ("postgres", "redis"):
+        assert "ref" not in app["services"][svc] and "parent" not in app["images"][svc]
+        dockerfile = (REPO / app["images"][svc]["context"] / "Dockerfile").read_text()
+        assert re.search(r"^FROM debian:", dockerfile, re.M), svc
+    assert len(list((REPO / "profiles").glob("*.yaml"))) == 3 and "holds three tenants" in text
+
+
+def test_validate_json_is_the_shape_config_md_gives(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = " ".join((REPO / "docs" / "config.md").read_text().split())
+    m = re.search(r'`--json` prints only `\{"ok": bool, "problems": \[\{([a-z, ]+)\}\]\}`', text)
+    assert m
+    (sample / "profiles" / "acme.yaml").write_text((sample / "profiles" / "acme.yaml").read_text() + "unknown_key: 1\n")
+    assert cli.main(["validate", "--strict", "--json"]) == 0  # warnings only: exit 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"ok", "problems"} and out["ok"] is True and out["problems"]
+    assert all(set(p) == {k.strip() for k in m.group(1).split(",")} for p in out["problems"])
+    (sample / "devenv.yaml").write_text((sample / "devenv.yaml").read_text() + "bogus: 1\n")
+    assert cli.main(["validate", "--json"]) == 1  # an error: exit 1
+    assert json.loads(capsys.readouterr().out)["ok"] is False
+
+
+def test_kind_md_names_and_versions_are_the_codes() -> None:
+    from devenv.backends import kind
+    from devenv.commands import doctor
+    from devenv.render import kube
+
+    text = (REPO / "docs" / "kind.md").read_text()
+    m = re.search(r"kind >= (\d+)\.(\d+) .*\nkubectl >= (\d+)\.(\d+)", text)
+    assert m and (int(m.group(1)), int(m.group(2))) == doctor.MIN_KIND
+    assert (int(m.group(3)), int(m.group(4))) == doctor.MIN_KUBECTL
+    assert f"devenv runs `{kind.REGISTRY_IMAGE}` as the\n   container `{kind.REGISTRY_NAME}` on `127.0.0.1:{kind.REGISTRY_PORT}`" in text
+    assert f"NodePort `{kube.NODE_PORT_BASE} + (host port - port_base)`" in text
