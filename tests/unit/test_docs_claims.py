@@ -657,3 +657,39 @@ def test_kind_md_names_and_versions_are_the_codes() -> None:
     assert (int(m.group(3)), int(m.group(4))) == doctor.MIN_KUBECTL
     assert f"devenv runs `{kind.REGISTRY_IMAGE}` as the\n   container `{kind.REGISTRY_NAME}` on `127.0.0.1:{kind.REGISTRY_PORT}`" in text
     assert f"NodePort `{kube.NODE_PORT_BASE} + (host port - port_base)`" in text
+
+
+def test_who_gets_which_env_as_config_md_says(sample: Path) -> None:
+    """docs/config.md: a backing service gets only its own env and its own secrets; app components
+    get devenv.yaml's `env`, the tenant's env, `FEATURE_<NAME>=true|false` and the tenant's secrets
+    (on compose through their own env file, on kind as secretKeyRefs of their own keys)."""
+    import yaml
+
+    from devenv.model.loader import load_project
+    from devenv.model.resolve import resolve
+    from devenv.render.compose import render_compose
+    from devenv.render.kube import render_manifests
+
+    text = " ".join((REPO / "docs" / "config.md").read_text().split())
+    assert "| `services.<name>` | mapping | | a backing service (only its own env) |" in text
+    assert "containers see `FEATURE_<NAME>=true\\|false`" in text
+    project, _ = load_project(sample)
+    raw = yaml.safe_load((sample / "devenv.yaml").read_text())
+    profile = yaml.safe_load((sample / "profiles" / "acme.yaml").read_text())
+    spec = resolve(project, "acme", "local")
+    tenant_secrets = {s["env"] for s in profile["secrets"]}
+    features = {f"FEATURE_{k.upper()}": str(v).lower() for k, v in profile["features"].items()}
+    doc = render_compose(project, spec, fixed_images(project))
+    manifests = render_manifests(project, spec, fixed_images(project), None)
+    containers = {c["name"]: c for d in manifests if d.get("kind") == "Deployment"
+                  for c in d["spec"]["template"]["spec"]["containers"]}
+    for name, w in spec.workloads.items():
+        own = {s["env"] for s in (profile["components"].get(name) or {}).get("secrets", [])}
+        kube_secrets = {e["name"] for e in containers[name].get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
+        if name in raw["services"]:
+            assert set(w.env) == set(raw["services"][name].get("env") or {}), name
+            assert {s.env for s in w.secret_env} == own and kube_secrets == own, name
+        else:
+            assert features.items() <= w.env.items() and set(raw["env"]) <= set(w.env), name
+            assert tenant_secrets <= {s.env for s in w.secret_env} and tenant_secrets <= kube_secrets, name
+        assert set(doc["services"][name].get("environment", {})) == set(w.env), name
