@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import threading
 import time
@@ -25,11 +26,15 @@ from typing import Any
 
 from devenv import layout
 from devenv.engine.state import failure_entry
+from devenv.errors import DevenvError
 from devenv.events import ComponentState, Event, Timeline
+from devenv.fsutil import read_bytes
 
 LOG_NAME = "events.jsonl"
 MAX_BYTES = 1_000_000
 KEEP = 3
+READ_MAX = 16 * MAX_BYTES  # a log devenv wrote rotates at MAX_BYTES: past this, the rest is not read
+MAX_TS = 32503680000.0  # the year 3000: a later (or negative) time was not written by devenv
 DETAIL_MAX = 40  # lines of detail (a build's log tail, a file list) kept per entry
 HISTORY = 50  # entries a new session shows from the log
 
@@ -139,11 +144,31 @@ def files_oldest_first(root: Path, keep: int = KEEP) -> list[Path]:
 
 
 def parse_line(line: str) -> dict[str, Any] | None:
+    """A record as ``record`` writes it, or None: a line cut by a crash mid-write, or one edited
+    by hand into another shape (a ``ts`` that is not a time, ``tenants`` that is not a list) is
+    skipped, so no reader meets a value of the wrong type."""
     try:
         rec = json.loads(line)
-    except ValueError:  # a line cut by a crash mid-write: skip it
+    except ValueError:
         return None
-    return rec if isinstance(rec, dict) and "kind" in rec else None
+    if not isinstance(rec, dict) or not isinstance(rec.get("kind"), str):
+        return None
+    ts = rec.get("ts", 0)
+    if isinstance(ts, bool) or not isinstance(ts, int | float) or not 0 <= ts <= MAX_TS:
+        return None
+    return {**rec, **_typed(rec)}
+
+
+def _typed(rec: dict[str, Any]) -> dict[str, Any]:
+    def strings(value: Any) -> list[str]:
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    cost = rec.get("cost_ms")
+    return {"message": str(rec.get("message") or ""), "component": str(rec.get("component") or ""),
+            "tenants": strings(rec.get("tenants")), "files": strings(rec.get("files")),
+            "detail": strings(rec.get("detail")),
+            "cost_ms": cost if isinstance(cost, int | float) and not isinstance(cost, bool) and math.isfinite(cost)
+            else None}
 
 
 def matches(rec: dict[str, Any], tenants: set[str], since: float | None) -> bool:
@@ -153,11 +178,12 @@ def matches(rec: dict[str, Any], tenants: set[str], since: float | None) -> bool
 
 
 def read(root: Path, tenants: set[str] | None = None, since: float | None = None) -> list[dict[str, Any]]:
-    """Every kept record, oldest first, for ``tenants`` (any) since ``since`` (epoch seconds)."""
+    """Every kept record, oldest first, for ``tenants`` (any) since ``since`` (epoch seconds).
+    A log file that is a FIFO, a device or a directory is a ``DevenvError``, never a blocking read."""
     out: list[dict[str, Any]] = []
     for path in files_oldest_first(root):
-        with path.open(encoding="utf-8", errors="replace") as f:
-            out += [r for line in f if (r := parse_line(line)) and matches(r, tenants or set(), since)]
+        text = read_bytes(path, READ_MAX, str(path)).decode("utf-8", errors="replace")
+        out += [r for line in text.splitlines() if (r := parse_line(line)) and matches(r, tenants or set(), since)]
     return out
 
 
@@ -203,7 +229,7 @@ def history(root: Path, n: int = HISTORY) -> tuple[Timeline, ...]:
     """The last ``n`` logged timeline entries, as events (a new session shows recent history)."""
     try:
         recs = read(root)[-n:]
-    except OSError:
+    except (OSError, DevenvError):
         return ()
     return tuple(_as_timeline(r) for r in recs)
 

@@ -356,6 +356,16 @@ def _link_out(root: Path, scratch: Path) -> None:
 
 
 DUMP = Path(__file__).resolve().parents[1] / "fixtures" / "k8s" / "acme-namespace.yaml"
+def _events_fifo(root: Path, scratch: Path) -> None:
+    (root / ".devenv").mkdir(exist_ok=True)
+    os.mkfifo(root / ".devenv" / "events.jsonl")
+
+
+def _events_odd(root: Path, scratch: Path) -> None:
+    (root / ".devenv").mkdir(exist_ok=True)
+    (root / ".devenv" / "events.jsonl").write_text('{"kind": "sync", "ts": "no", "tenants": 5}\n{"kind": "up", "tenants": 7}\n')
+
+
 TENANT_VALUES = ["", ",", " ", ",,", "acme,", ",acme", "acme,,globex", " , acme"]
 TENANT_COMMANDS = ["up", "down", "status", "logs", "build", "render", "diff", "watch", "exec"]
 CLI_CASES = [
@@ -389,6 +399,8 @@ CLI_CASES = [
     CliCase("import-tenant-too-long", ("import", "-t", "a" * 64, "--from-file", str(DUMP), "--dry-run"), None,
             "is not a valid tenant name"),
     CliCase("logs-unknown-component", ("logs", "nope"), None, "unknown component(s): nope"),
+    CliCase("events-log-fifo", ("events",), _events_fifo, "events.jsonl is a FIFO"),
+    CliCase("events-log-hand-edited", ("events", "-t", "acme", "--since", "1h"), _events_odd, "", 0),
     CliCase("status-unknown-tenant", ("status", "-t", "acmee"), None, "unknown tenant(s): acmee"),
     CliCase("status-tenant-path", ("status", "-t", "../devenv"), None, "unknown tenant(s): ../devenv"),
     CliCase("logs-unknown-component-of-a-tenant", ("logs", "-t", "acme", "web", "nope"), None, "unknown component(s)"),

@@ -131,3 +131,33 @@ def test_devenv_events_json_prints_one_object_per_line(sample: Path) -> None:
 
     assert [e["files"] for e in events("--since", "2h")] == [["examples/shop/web/templates/index.html"],
                                                              ["examples/shop/web/templates/base.html"]]
+
+
+HAND_EDITED = [
+    '{"kind": "sync", "ts": "yesterday", "tenants": ["acme"]}',  # a time that is not a number
+    '{"kind": 5, "ts": 100}',  # a kind that is not a name
+    '{"kind": "sync", "ts": 1e308}', '{"kind": "sync", "ts": -1}', '{"kind": "sync", "ts": true}',
+    '[1, 2]', '"text"', 'null',
+]
+
+
+def test_hand_edited_lines_are_skipped_or_typed_never_a_traceback(tmp_path: Path) -> None:
+    path = eventlog.log_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    odd = '{"kind": "sync", "ts": 150, "tenants": 5, "component": [1], "message": {"a": 1}, "files": "x", "cost_ms": "9"}'
+    path.write_text("\n".join([*HAND_EDITED, odd, json.dumps(eventlog.record(sync("a.html", 200.0)))]) + "\n")
+    recs = eventlog.read(tmp_path)
+    assert [r["ts"] for r in recs] == [150, 200.0]
+    assert recs[0]["tenants"] == [] and recs[0]["component"] == "[1]" and recs[0]["files"] == []
+    assert recs[0]["cost_ms"] is None and recs[0]["message"] == "{'a': 1}"
+    assert [r["ts"] for r in eventlog.read(tmp_path, {"acme"}, since=120.0)] == [200.0]
+    assert all(format_record(r) for r in recs) and len(eventlog.history(tmp_path)) == 2
+
+
+def test_a_log_that_is_a_fifo_is_refused_never_read_blocking(tmp_path: Path) -> None:
+    path = eventlog.log_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path)
+    with pytest.raises(DevenvError, match="is a FIFO"):
+        eventlog.read(tmp_path)
+    assert eventlog.history(tmp_path) == ()  # a new session starts without history, it does not hang
