@@ -497,11 +497,14 @@ def read_list_split(text: str, source: str, each: Callable[[Any], list[Any]], co
     if parts is None or threading.active_count() != 1:
         return None
     budget = MAX_NODES_FLOOR // len(parts)
+    children: list[tuple[int, int]] = []
     with gc_paused():
-        children = [_fork(part, source, each, budget) for part in parts[1:]]
         try:
+            children.extend(_fork(part, source, each, budget) for part in parts[1:])
             mine = _half(parts[0], source, each, budget)
             theirs = [_unpack(_read_all(fd)) if mine is not None else None for _, fd in children]
+        except OSError:  # no pipe or no fork here (a process or file limit): a miss, read in one piece
+            return None
         finally:
             for pid, fd in children:
                 os.close(fd)
@@ -512,7 +515,12 @@ def read_list_split(text: str, source: str, each: Callable[[Any], list[Any]], co
 def _fork(text: str, source: str, each: Callable[[Any], list[Any]], budget: int) -> tuple[int, int]:
     """A child reading one piece: its pid, and the pipe its results come down."""
     read, write = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        raise
     if pid == 0:
         _child(read, write, text, source, each, budget)
     os.close(write)

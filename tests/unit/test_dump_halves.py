@@ -305,3 +305,37 @@ def test_the_swap_is_checked_against_the_installed_pyyaml(monkeypatch: pytest.Mo
     monkeypatch.setitem(dumpyaml._CHEAP_EVENTS, "ScalarEvent", lambda *args: 1 / 0)
     assert dumpyaml._swap_reads_as_expected() is False
     assert cyaml.ScalarEvent is yaml.events.ScalarEvent  # restored after a failed check too
+
+
+def test_no_fork_allowed_is_a_miss_with_nothing_left_open(always_split: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process limit (EAGAIN from fork) or no file descriptors left: read in one piece, no fd leaked."""
+    import os
+
+    def refuse() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(dumpyaml.os, "fork", refuse)
+    text = dump(20)
+    assert read_list_split(text, "d", each) is None
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert importer.parse_dump(text, "d", positions=False) == importer.parse_dump(text, "d")
+
+
+def test_a_later_fork_failing_stops_the_children_already_started(always_split: list[int],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    real, forks = os.fork, []
+
+    def second_fails() -> int:
+        if forks:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        pid = real()
+        forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(dumpyaml.os, "fork", second_fails)
+    assert read_list_split(dump(30), "d", each, 3) is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forks[0], os.WNOHANG)  # reaped
