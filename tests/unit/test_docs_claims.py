@@ -312,6 +312,31 @@ def tenants_acted_on(command: list[str], monkeypatch: pytest.MonkeyPatch, capsys
         raise Acted(tenants)
 
     monkeypatch.setattr(session, "Engine", engine)
+    if command[0] in ("import", "data"):  # --tenant is required: argparse refuses before anything runs
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(command)
+        assert exit_.value.code == 2 and "--tenant" in capsys.readouterr().err
+        return []
+    if command[0] == "events":
+        from devenv.engine.eventlog import EventLog
+
+        log = EventLog(Path.cwd())
+        for t in ("acme", "globex", "initech"):
+            log.write({"ts": 1.0, "time": "", "kind": "up", "message": "up", "component": "", "tenants": [t],
+                       "cost_ms": None, "files": [], "detail": [], "outcome": "ok"})
+        assert cli.main(["events", "--tenant", "globex", "--json"]) == 0
+        assert [json.loads(x)["tenants"] for x in capsys.readouterr().out.splitlines()] == [["globex"]]
+    if command[0] == "validate":  # an unknown key in every profile: --strict names each profile it read
+        for profile in Path("profiles").glob("*.yaml"):
+            profile.write_text(profile.read_text() + "not_known_here: 1\n")
+        command = [*command, "--strict"]
+    if command[0] == "doctor":  # its port check alone (the rest probes this machine's tools)
+        from devenv.commands import doctor
+
+        monkeypatch.setattr(doctor, "run_checks", lambda runner, project=None, backend="compose", fix=False:
+                            doctor.check_ports(doctor.Ctx(runner, project)))
+        cli.main(command)  # exit 1 if another process holds a port here: the tenants checked are what counts
+        return re.findall(r"ports (\w+) ", capsys.readouterr().out)
     if command[0] == "build":
         import devenv.commands.build as build
 
@@ -332,10 +357,17 @@ def tenants_acted_on(command: list[str], monkeypatch: pytest.MonkeyPatch, capsys
         return re.findall(r"^name: devenv-(\w+)$", out, re.M)
     if command[0] == "diff":
         return re.findall(r"^tenant (\w+):", out, re.M)
+    if command[0] == "events":
+        return [json.loads(x)["tenants"][0] for x in out.splitlines()]
+    if command[0] == "validate":
+        return sorted(set(re.findall(r"profiles/(\w+)\.yaml:\d+: not_known_here", out + err)))
+
     return backend.acted
 
 
-COMMAND_ARGS = {"logs": ["logs"], "exec": ["exec", "web", "--", "true"], "restart": ["restart", "web"],
+COMMAND_ARGS = {"import": ["import", "--from-file", "dump.yaml"], "data ...": ["data", "snapshot"],
+                "events": ["events", "--json"],
+                "logs": ["logs"], "exec": ["exec", "web", "--", "true"], "restart": ["restart", "web"],
                 "render (compose)": ["render"], "render --backend kind": ["render", "--backend", "kind"],
                 "render --cluster": ["render", "--cluster"]}
 
@@ -349,7 +381,9 @@ def test_which_tenants_each_command_acts_on(sample: Path, monkeypatch: pytest.Mo
                 "the first of `default_tenants` (said on stderr)": ["acme"],
                 "`default_tenants`": ["acme", "globex"],
                 "every profile": ["acme", "globex", "initech"],
-                "every tenant of this project that is running": ["globex"]}
+                "every tenant of this project that is running": ["globex"],
+                "every tenant (`events --tenant T` keeps T's events only)": ["acme", "globex", "initech"],
+                "none: `--tenant` is required": []}
     claims = []
     for commands, answers in rows:
         first, *more = [a.strip() for a in answers.split(";")]
