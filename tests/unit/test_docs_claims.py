@@ -727,3 +727,33 @@ def test_who_gets_which_env_as_config_md_says(sample: Path) -> None:
             assert features.items() <= w.env.items() and set(raw["env"]) <= set(w.env), name
             assert tenant_secrets <= {s.env for s in w.secret_env} and tenant_secrets <= kube_secrets, name
         assert set(doc["services"][name].get("environment", {})) == set(w.env), name
+
+
+def test_architecture_md_lists_every_backend_capability() -> None:
+    import inspect
+
+    from devenv.backends.base import Backend
+
+    text = " ".join((REPO / "docs" / "architecture.md").read_text().split())
+    m = re.search(r"declares every capability the engine and the commands use: (.+?)\. What a backend", text)
+    assert m
+    documented = set(re.findall(r"`(\w+)`", m.group(1)))
+    methods = {n for n, f in inspect.getmembers(Backend, inspect.isfunction) if not n.startswith("_")}
+    assert documented == methods
+
+
+USER_FILES = {"devenv.personal.yaml", "compose.yaml", "docker-compose.yaml", "acme.yaml", "settings.json",
+              "snapshot.json"}  # files of a user's project or machine, not of this repository
+
+
+@pytest.mark.parametrize("doc", [d for d in DOCS if d.name != "benchmarks.md"], ids=lambda d: d.name)
+def test_every_repository_file_the_docs_name_exists(doc: Path) -> None:
+    """A backticked `path/to/file.py` (also relative to devenv/ or tui/, as architecture.md writes
+    them) is a file of this repository, so a reader can open it."""
+    missing = []
+    for name in sorted(set(re.findall(r"`([\w./-]+\.(?:py|sh|md|json|yaml|tcss))`", doc.read_text()))):
+        if name.startswith(".devenv/") or name in USER_FILES:
+            continue
+        if not any((REPO / prefix / name).exists() for prefix in ("", "devenv", "tui", "docs")):
+            missing.append(name)
+    assert missing == [], f"{doc.name} names files this repository does not have: {missing}"
