@@ -757,3 +757,19 @@ def test_every_repository_file_the_docs_name_exists(doc: Path) -> None:
         if not any((REPO / prefix / name).exists() for prefix in ("", "devenv", "tui", "docs")):
             missing.append(name)
     assert missing == [], f"{doc.name} names files this repository does not have: {missing}"
+
+
+def test_doctor_fix_does_what_the_readme_says() -> None:
+    """`--fix` links the Compose plugin, and as root starts dockerd and raises inotify's limit:
+    the README's words and doctor's own help name the same three fixes."""
+    import inspect
+
+    from devenv.commands import doctor
+
+    text = " ".join(readme_section("Your first ten minutes").split())
+    assert ("`--fix` does the safe part: it links an installed Compose as the plugin and, as root, starts "
+            "`dockerd` and raises inotify's limit") in text
+    fix_help = next(a.help for a in subcommands()["doctor"]._actions if "--fix" in a.option_strings)
+    assert fix_help and all(w in fix_help for w in ("plugin symlink", "inotify as root", "start dockerd as root"))
+    assert "symlink_to" in inspect.getsource(doctor.check_compose)
+    assert "ctx.is_root" in inspect.getsource(doctor.check_engine) and "sysctl" in inspect.getsource(doctor.check_inotify)
