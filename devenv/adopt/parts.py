@@ -134,6 +134,11 @@ def ports(value: Any) -> list[PortSpec]:
         container = _port_range(pieces[-1])
     except ValueError:
         raise ValueError(f"'{value}': the container port must be a number or a range like 8000-8002") from None
+    if len(pieces) > 1 and pieces[-2]:  # devenv allocates host ports itself, but compose refuses a bad one
+        try:
+            _port_range(pieces[-2])
+        except ValueError:
+            raise ValueError(f"'{value}': the published (host) port must be a number or a range like 8000-8002") from None
     return [PortSpec(p, protocol or "tcp", len(pieces) > 1, None, p in HTTP_PORTS, host_ip) for p in container]
 
 

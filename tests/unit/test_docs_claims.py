@@ -773,3 +773,39 @@ def test_doctor_fix_does_what_the_readme_says() -> None:
     assert fix_help and all(w in fix_help for w in ("plugin symlink", "inotify as root", "start dockerd as root"))
     assert "symlink_to" in inspect.getsource(doctor.check_compose)
     assert "ctx.is_root" in inspect.getsource(doctor.check_engine) and "sysctl" in inspect.getsource(doctor.check_inotify)
+
+
+# --- docs/adopt.md: what init refuses, with nothing written ----------------------------------------------------
+
+REFUSED = {  # a phrase of adopt.md's "Refused (nothing written)" list -> a compose file showing it
+    "a remote (git/URL)": "services:\n  web:\n    build: https://example.com/app.git\n",
+    "or missing build context": "services:\n  web:\n    build: ./nowhere\n",
+    "a context outside the\nproject root": "services:\n  web:\n    build: ../outside\n",
+    "`dockerfile_inline`": "services:\n  web:\n    build: {context: ./app, dockerfile_inline: 'FROM x'}\n",
+    "a service with neither `build` nor `image`": "services:\n  web:\n    environment: {A: b}\n",
+    "an image reference devenv cannot pull (upper case)": "services:\n  web:\n    image: Shop/Web:1\n",
+    "two service names that become the same DNS label": "services:\n  my_db: {image: redis}\n  my-db: {image: redis}\n",
+    "malformed ports": "services:\n  web:\n    build: ./app\n    ports: ['abc:80']\n",
+    "durations": "services:\n  web:\n    build: ./app\n    healthcheck: {test: [CMD, 'true'], interval: 5x}\n",
+    "health tests": "services:\n  web:\n    build: ./app\n    healthcheck: {test: [BOGUS, x]}\n",
+    "restart policies": "services:\n  web:\n    build: ./app\n    restart: sometimes\n",
+    "unset `${VAR:?}` variables": "services:\n  web:\n    build: ./app\n    environment: {A: '${DOCS_UNSET:?set it}'}\n",
+}
+
+
+@pytest.mark.parametrize("phrase", list(REFUSED), ids=[re.sub(r"\W+", "-", p)[:40] for p in REFUSED])
+def test_init_refuses_what_adopt_md_lists(phrase: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    text = (REPO / "docs" / "adopt.md").read_text()
+    refused = text[text.index("Refused (nothing written):"):].split("\n\n")[0]
+    assert phrase in refused
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    (tmp_path / "compose.yaml").write_text(REFUSED[phrase])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DOCS_UNSET", raising=False)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert cli.main(["init", "--from-compose", ".", "--tenant", "acme"]) == 1
+    err = capsys.readouterr().err
+    assert "nothing was written" in err and re.search(r"compose\.yaml:\d+: services\.", err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
