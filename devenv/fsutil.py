@@ -184,10 +184,9 @@ def read_record(path: Path, fmt: int, limit: int = 4 << 20) -> dict[str, Any] | 
     a shortcut that does not hold only sends the caller the long way, it is never an error."""
     import json
 
-    try:
-        with open(path, "rb") as f:
-            record = json.loads(f.read(limit))
-    except (OSError, ValueError):
+    try:  # a FIFO or a device in its place is "unreadable" too: never a blocking open
+        record = json.loads(read_bytes(path, limit))
+    except (DevenvError, OSError, ValueError, RecursionError):
         return None
     return record if isinstance(record, dict) and record.get("format") == fmt else None
 

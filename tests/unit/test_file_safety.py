@@ -273,3 +273,21 @@ def test_a_refused_output_writes_no_secret(project: Project, sample: Path, tmp_p
     (tmp_path / "out.yaml").write_text("mine\n")
     code, _, err = run(capsys, "render", "-t", "acme", "--write-secrets", "-o", str(tmp_path / "out.yaml"))
     assert code == 1 and "already exists" in err and not (sample / ".devenv").exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "device", "deep"])
+def test_a_state_record_that_is_special_or_absurd_is_a_miss_never_a_hang(tmp_path: Path, kind: str) -> None:
+    """status's index and build's replay are shortcuts: a FIFO in their place (status hung on it),
+    a directory, a device or JSON nested past the parser's depth sends the caller the long way."""
+    from devenv.fsutil import read_record
+
+    path = tmp_path / "status.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "device":
+        path.symlink_to("/dev/zero")
+    else:
+        path.write_text("[" * 100_000 + "]" * 100_000)
+    assert read_record(path, 1) is None
