@@ -809,3 +809,54 @@ def test_init_refuses_what_adopt_md_lists(phrase: str, tmp_path: Path, monkeypat
     err = capsys.readouterr().err
     assert "nothing was written" in err and re.search(r"compose\.yaml:\d+: services\.", err), err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# --- the timeline lines the README quotes, made by the engine's own sync step ------------------------------------
+
+class SyncOnlyBackend(FakeBackend):
+    name = "compose"
+
+    def sync(self, tenant: str, component: str, files: Any) -> None:
+        self.acted.append(tenant)
+
+
+async def timeline_line(root: Path, tenants: list[str], changed: str) -> str:
+    """What ``devenv events`` prints for the sync the engine makes of one changed file, cost and
+    time stripped."""
+    from devenv.commands.events import format_record
+    from devenv.engine import eventlog
+    from devenv.engine.core import Engine
+    from devenv.engine.live import DockerfileTails
+    from devenv.events import Timeline
+    from devenv.model.loader import load_project
+    from devenv.model.resolve import resolve
+    from devenv.watch.mapping import plan_changes
+
+    project, _ = load_project(root)
+    specs = [resolve(project, t, "local") for t in tenants]
+    plan = plan_changes(project.app, specs, {root / changed: "modified"}, tail_of=DockerfileTails())
+    engine = Engine(project, tenants, SyncOnlyBackend(), watch=False)  # type: ignore[arg-type]
+    seen: list[Any] = []
+    engine.subscribe(seen.append)
+    await engine._sync(plan.syncs[0])
+    rec = eventlog.record(next(e for e in seen if isinstance(e, Timeline)))
+    assert rec is not None
+    return format_record(rec).split(" ", 3)[3].strip().rsplit(" in ", 1)[0]
+
+
+def quoted_line(text: str, start: str) -> str:
+    m = re.search(rf"`({re.escape(start)}[^`]+)`", " ".join(text.split()))
+    assert m, start
+    return m.group(1).rsplit(" in ", 1)[0]
+
+
+async def test_the_readme_timeline_examples_are_what_the_engine_says(sample: Path) -> None:
+    text = README.read_text()
+    by_rule = quoted_line(text, "web (acme, globex): synced")
+    got = await timeline_line(sample, ["acme", "globex"], "examples/shop/web/templates/index.html")
+    assert got == by_rule
+    app = sample / "devenv.yaml"  # as bench/inner_loop.py does: no sync rule for web's static files
+    app.write_text(app.read_text().replace(
+        "      - {path: examples/shop/web/static, action: sync, target: /srv/web/static}\n", ""))
+    inferred = quoted_line(text, "web (acme): live update inferred")
+    assert await timeline_line(sample, ["acme"], "examples/shop/web/static/version.txt") == inferred
