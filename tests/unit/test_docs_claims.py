@@ -217,7 +217,7 @@ def readme_section(title: str) -> str:
 
 def table_after(text: str, marker: str) -> list[list[str]]:
     """The rows (cells stripped, header first, separator dropped) of the first table after ``marker``."""
-    rows = []
+    rows: list[list[str]] = []
     for line in text[text.index(marker):].splitlines()[1:]:
         if not line.startswith("|"):
             if rows:
@@ -860,3 +860,20 @@ async def test_the_readme_timeline_examples_are_what_the_engine_says(sample: Pat
         "      - {path: examples/shop/web/static, action: sync, target: /srv/web/static}\n", ""))
     inferred = quoted_line(text, "web (acme): live update inferred")
     assert await timeline_line(sample, ["acme"], "examples/shop/web/static/version.txt") == inferred
+
+
+def test_tenant_data_on_kind_is_as_documented() -> None:
+    """README and docs/data.md: the data commands take `--backend kind` (the kind backend declares
+    no `data_unsupported`); `list` and `rm` only read the local store."""
+    from devenv.backends.kind import KindBackend
+
+    text = " ".join(readme_section("Tenant data").split())
+    assert "With `--backend kind` the same commands work through a helper pod" in text
+    assert KindBackend.data_unsupported == ""
+    data = subcommands()["data"]
+    actions = next(a for a in data._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name in ("snapshot", "restore", "load", "seed"):
+        assert "--backend" in flags_of(actions[name]), name
+    for name in ("list", "rm"):
+        assert "--backend" not in flags_of(actions[name]), name
+    assert "--data" in flags_of(subcommands()["up"])
