@@ -22,14 +22,17 @@ the review loop cheap: add tests, re-run only what survived. Results: bench/muta
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("devenv", "tests", "examples", "profiles", "compose", "devenv.yaml", "devenv.local.yaml",
@@ -113,14 +116,16 @@ def pytest_args(group: Group) -> list[str]:
     return args + (["-k", f"not ({group.skip})"] if group.skip else [])
 
 
-def run_group(group: Group, children: int, keep: Path | None, survivors: bool = False) -> dict[str, str]:
+def run_group(group: Group, children: int, keep: Path | None, survivors: bool = False,
+              budget: float | None = None) -> dict[str, str]:
     """mutant name -> status (killed, survived, no tests, timeout, suspicious, ...)."""
     if keep is None:
         with tempfile.TemporaryDirectory(prefix=f"devenv-mutation-{group.name}-") as tmp:
-            return run_in(Path(tmp), group, children)
+            return run_in(Path(tmp), group, children, budget=budget)
     work = keep / group.name
-    again = sorted(n for n, s in results_in(work).items() if s != "killed") if survivors else []
-    return run_in(work, group, children, again)
+    # "not checked" ones are not named: the plain run that follows picks up every mutant not run yet
+    again = sorted(n for n, s in results_in(work).items() if s not in ("killed", "not checked")) if survivors else []
+    return run_in(work, group, children, again, budget)
 
 
 def results_in(work: Path) -> dict[str, str]:
@@ -132,9 +137,12 @@ def results_in(work: Path) -> dict[str, str]:
     return {m.group(1): m.group(2) for line in out.splitlines() if (m := _RESULT.match(line))}
 
 
-def run_in(work: Path, group: Group, children: int, again: list[str] | None = None) -> dict[str, str]:
+def run_in(work: Path, group: Group, children: int, again: list[str] | None = None,
+           budget: float | None = None) -> dict[str, str]:
     """Refresh the scratch copy in ``work`` (mutmut's ``mutants/`` kept: it re-runs mutants of changed
-    functions, and ``again`` by name: the survivors of the last run, once tests were added)."""
+    functions, and ``again`` by name: the survivors of the last run, once tests were added). With a
+    ``budget`` (seconds) mutmut is stopped when it runs out; mutants not run yet stay "not checked"
+    (reported, not counted) and a later run with ``--keep`` resumes them."""
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     for name in PROJECT_FILES:
         if (work / name).is_dir():
@@ -142,12 +150,31 @@ def run_in(work: Path, group: Group, children: int, again: list[str] | None = No
     work.mkdir(parents=True, exist_ok=True)
     scratch_copy(work)
     configure(work, group)
-    runs = [again, []] if again else [[]]  # after the named ones, the mutants of changed code
+    runs = [again, []] if again else [[]]  # after the named ones, the mutants of changed code or not run yet
+    deadline = time.monotonic() + budget if budget else None
     with (work / "mutmut-run.log").open("w", encoding="utf-8") as log:
         for names in runs:
-            subprocess.run(["nice", "-n", "19", mutmut, "run", "--max-children", str(children), *names],
-                           cwd=work, stdout=log, stderr=subprocess.STDOUT, check=False)
+            cmd = ["nice", "-n", "19", mutmut, "run", "--max-children", str(children), *names]
+            if not run_until(cmd, work, log, deadline):
+                break
     return results_in(work)
+
+
+def run_until(cmd: list[str], cwd: Path, log: TextIO, deadline: float | None) -> bool:
+    """Run ``cmd`` (in its own process group) until it ends or ``deadline`` passes; False when stopped.
+    mutmut records each mutant's result as it comes, so a stopped run loses only the ones in flight."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        proc.wait(timeout=None if deadline is None else max(1.0, deadline - time.monotonic()))
+        return True
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        return False
 
 
 def report(name: str, results: dict[str, str], seconds: float) -> tuple[int, int]:
@@ -158,7 +185,7 @@ def report(name: str, results: dict[str, str], seconds: float) -> tuple[int, int
     note = f", {unchecked} NOT RUN (not counted)" if unchecked else ""
     print(f"{name:8} {killed:5}/{total:<5} killed  {rate:6.1%}  ({seconds:,.0f} s{note})", flush=True)
     for mutant, status in sorted(results.items()):
-        if status != "killed":
+        if status not in ("killed", "not checked"):  # the ones not run are counted above, not listed
             print(f"    {status:10} {mutant}")
     return killed, total
 
@@ -171,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
                     "mutmut's results for unchanged code; `mutmut show NAME` there shows a mutant)")
     ap.add_argument("--survivors", action="store_true", help="with --keep: re-run only the mutants the last run "
                     "did not kill (after adding tests; the configuration must be unchanged)")
+    ap.add_argument("--budget", type=float, metavar="MINUTES", help="stop each group's mutmut after this long "
+                    "(a partial result: mutants not run are listed as NOT RUN; --keep resumes them later)")
     args = ap.parse_args(argv)
     if shutil.which("mutmut", path=str(Path(sys.executable).parent)) is None:
         print("mutmut is not installed: .venv/bin/pip install mutmut", file=sys.stderr)
@@ -179,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     killed = total = 0
     for group in chosen:
         t0 = time.monotonic()
-        k, n = report(group.name, run_group(group, args.children, args.keep, args.survivors), time.monotonic() - t0)
+        budget = args.budget * 60 if args.budget else None
+        k, n = report(group.name, run_group(group, args.children, args.keep, args.survivors, budget),
+                      time.monotonic() - t0)
         killed, total = killed + k, total + n
     rate = killed / total if total else 0.0
     print(f"{'overall':8} {killed:5}/{total:<5} killed  {rate:6.1%}  (target {TARGET:.0%})")
