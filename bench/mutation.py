@@ -61,7 +61,9 @@ GROUPS = (
            "tests/unit/test_dump_limits.py", "tests/unit/test_import_core.py", "tests/unit/test_import_hardening.py",
            "tests/unit/test_lint.py"),
           "test_cli_ or test_import_writes_a_default_tenants_missing_profile or test_hostile_dump_is_answered_quickly"
-          " or test_a_json_dump_reads_fast"),
+          " or test_a_json_dump_reads_fast or test_dev_zero_is_refused_at_once or test_fifo_is_refused_without_blocking"
+          " or test_directory_is_refused or test_a_type_error_through_the_cli_is_no_traceback"
+          " or test_env_from_secret_with_dotted_keys_imports_and_validates"),
     Group("render", ("devenv/render/*",),
           ("tests/unit/test_render_compose.py", "tests/unit/test_render_kube.py", "tests/unit/test_render_golden.py",
            "tests/unit/test_render_kind_cluster.py", "tests/unit/test_render_yamldump.py")),
