@@ -354,9 +354,10 @@ def test_rendering_with_fragments_leaves_the_fragments_and_the_input_untouched(p
     out["services"]["web"]["sysctls"][0].append("c")
     out["x-notes"]["list"][0].append(2)
     assert frags == before
-    replaced = deep_merge({"a": 1}, {"a": [[1]]})
+    extra = {"a": [[1]]}
+    replaced = deep_merge({"a": 1}, extra)  # a list replaces a scalar: a copy, nested lists too
     replaced["a"][0].append(2)
-    assert deep_merge({"a": 1}, {"a": [[1]]}) == {"a": [[1]]}
+    assert extra == {"a": [[1]]}
 
 
 def test_deep_merge_replaces_a_mapping_by_a_scalar_and_back() -> None:
