@@ -105,3 +105,91 @@ def test_plain_and_positioned_reads_agree() -> None:
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
             "data:\n  <<: *base\n  B: '3'\n  H: [*base, {<<: [*base], A: z}]\n  I:\n")
     assert load_stream(text, "s.yaml", positions=False) == load_stream(text, "s.yaml")
+
+
+# The file read and the two-process read of a big List, in this process (the CLI tests run them in
+# a child, which a mutation run cannot reach).
+
+def test_a_dump_that_is_not_a_regular_utf8_file_is_refused_with_the_fix(tmp_path: Path) -> None:
+    import os
+    import socket
+
+    from devenv.model.dumpyaml import MAX_DUMP_BYTES, read_text_bounded
+
+    def refusal(path: Path, what: str = "dump") -> tuple[str, str]:
+        with pytest.raises(DevenvError) as exc:
+            read_text_bounded(path, what)
+        return exc.value.message, exc.value.hint
+
+    missing = tmp_path / "nope.yaml"
+    assert refusal(missing) == (f"cannot read {missing}: No such file or directory", "pass the dump file's path")
+    assert refusal(tmp_path, "manifest") == (f"{tmp_path} is a directory, not a manifest file",
+                                             "pass the manifest file itself")
+    assert refusal(Path("/dev/zero")) == (
+        "/dev/zero is a character device, not a regular file; devenv reads dumps from files only",
+        "save the dump to a file first (`kubectl get ... -o yaml > dump.yaml`)")
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    assert refusal(fifo)[0].startswith(f"{fifo} is a FIFO (named pipe), not a regular file")
+    sock_path = tmp_path / "s.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(sock_path))
+        assert refusal(sock_path)[0].startswith(f"{sock_path} is a socket, not a regular file")
+    finally:
+        sock.close()
+    huge = tmp_path / "huge.yaml"
+    with huge.open("wb") as f:
+        f.truncate(MAX_DUMP_BYTES + 1)  # sparse: no disk used
+    assert refusal(huge) == (f"{huge} is larger than 64 MiB, the limit for a dump",
+                             "dump one namespace at a time (`kubectl -n NS get ...`)")
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"kind: List\nitems:\n- name: caf\xe9\n")
+    assert refusal(latin) == (f"{latin}:3: not UTF-8 text (byte 0xe9)", "kubectl writes UTF-8; check that this is the dump")
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("kind: List\nitems: []\n", encoding="utf-8")
+    assert read_text_bounded(ok) == "kind: List\nitems: []\n"
+
+
+def big_list(count: int, kind: str = "List", tail: str = "") -> str:
+    item = ("- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c{i:05d}\n"
+            "    creationTimestamp: 2024-01-01T00:00:00Z\n  data: {{k: '{pad}'}}\n")
+    body = "".join(item.format(i=i, pad="x" * 120) for i in range(count))
+    return f"apiVersion: v1\nkind: {kind}\nitems:\n{body}{tail}"
+
+
+def test_a_big_list_read_in_two_processes_gives_every_item_in_order() -> None:
+    """Above 1 MB a List dump is read in two processes at once; the answer is the one-piece read's,
+    item for item (timestamps included: they cross the pipe by pickle, not marshal)."""
+    import threading
+
+    from devenv.model.dumpyaml import read_list_split
+
+    if threading.active_count() != 1:
+        pytest.skip("a fork needs a single-threaded process; another test left a thread running")
+    text = big_list(6000, tail="metadata: {resourceVersion: ''}\n")
+    assert len(text) > 1024 * 1024
+    whole = load_stream(text, "d.yaml", positions=False)[0]["items"]
+    assert read_list_split(text, "d.yaml", lambda item: [item]) == whole
+    names = read_list_split(text, "d.yaml", lambda item: [item["metadata"]["name"]])
+    assert names == [f"c{i:05d}" for i in range(6000)]
+    assert read_list_split(text, "d.yaml", lambda item: []) == []
+
+
+def test_a_big_text_that_is_not_one_list_is_not_split() -> None:
+    import threading
+
+    from devenv.model.dumpyaml import read_list_split
+
+    if threading.active_count() != 1:
+        pytest.skip("a fork needs a single-threaded process; another test left a thread running")
+    assert read_list_split(big_list(6000, kind="ConfigMap"), "d.yaml", lambda item: [item]) is None
+    assert read_list_split(big_list(10), "d.yaml", lambda item: [item]) is None  # small: one piece is faster
+    assert read_list_split(big_list(6000).replace("items:\n", "things:\n"), "d.yaml", lambda item: [item]) is None
+
+    def refuse_one(item: dict) -> list:
+        if item["metadata"]["name"] == "c05999":
+            raise DevenvError("no", "")
+        return [item]
+
+    assert read_list_split(big_list(6000), "d.yaml", refuse_one) is None  # the caller reads it whole for the error
