@@ -211,3 +211,124 @@ def test_repo_fixture_profiles_load(tmp_path: Path) -> None:
     project = load_project(make_project(tmp_path / "shop"))[0]
     for tenant in project.profiles:
         assert resolve_as_prod(project, tenant).workloads
+
+
+# --------------------------------------------------------------------------- what the user reads
+
+
+def with_image(project: Project, ref: str, dev: tuple[str, ...] = ()) -> Any:
+    from dataclasses import replace
+
+    spec = resolve_as_prod(project, "acme", dev)
+    return replace(spec, workloads={**spec.workloads, "api": replace(spec.workloads["api"], image_ref=ref)})
+
+
+def test_the_whole_missing_image_error_and_its_three_fixes(project: Project) -> None:
+    api = "registry.shop.example/shop/api:2026.11.3"
+    client = FakeClient({r: FakeImage() for r in pinned_refs(project, "acme") if r != api})
+    with pytest.raises(DevenvError) as err:
+        check_images_present(resolve_as_prod(project, "acme"), client)
+    assert client.images.pulled == [("registry.shop.example/shop/api", "2026.11.3")]
+    assert err.value.message == ("tenant acme: 1 pinned production image(s) are not on this machine and could not be "
+                                 f"pulled:\n    api: {api} (pull failed: dial tcp: lookup registry.shop.example)")
+    assert err.value.hint == (
+        "provide each image one of three ways: `docker login registry.shop.example` then "
+        f"`docker pull {api}`; or on a machine that has it `docker save {api} -o image.tar`, here "
+        f"`docker load -i image.tar`; or reuse a local image: `docker tag <local image> {api}` (a digest cannot be "
+        "tagged: devenv then accepts the tag and warns). Or build that component from source: --dev api")
+    # `up`'s check of backing services: its own words, and no --dev (they are not built from source)
+    with pytest.raises(DevenvError) as err:
+        check_images_present(resolve_as_prod(project, "acme"), FakeClient({r: FakeImage() for r in pinned_refs(
+            project, "acme") if r != api}), pull=False, what="backing service image(s)", dev_hint=False)
+    assert err.value.message == ("tenant acme: 1 backing service image(s) are not on this machine and could not be "
+                                 f"pulled:\n    api: {api}")
+    assert err.value.hint.endswith("(a digest cannot be tagged: devenv then accepts the tag and warns).")
+
+
+def test_every_missing_image_is_listed_after_a_component_built_from_source(project: Project) -> None:
+    """web is built (--dev web): the check goes on to the pinned ones after it."""
+    with pytest.raises(DevenvError) as err:
+        check_images_present(resolve_as_prod(project, "acme", ("web",)), FakeClient(), pull=False)
+    listed = err.value.message.split("\n    ")[1:]
+    assert [line.split(": ")[0] for line in listed] == [
+        n for n, w in resolve_as_prod(project, "acme", ("web",)).workloads.items() if w.image_ref]
+    assert "web" not in [line.split(": ")[0] for line in listed]
+    assert err.value.message.startswith(f"tenant acme: {len(listed)} pinned production image(s)")
+
+
+@pytest.mark.parametrize(("ref", "login"), [
+    ("registry.shop.example/shop/api:1", "registry.shop.example"), ("reg:5000/api:1", "reg:5000"),
+    ("localhost/api:1", "localhost"), ("shop/api:1", "docker.io"), ("api:1", "docker.io"),
+    ("tools.example/a/b.c/api:1", "tools.example")])
+def test_the_hint_logs_in_to_the_images_registry(project: Project, ref: str, login: str) -> None:
+    with pytest.raises(DevenvError) as err:
+        check_images_present(with_image(project, ref), FakeClient({r: FakeImage() for r in pinned_refs(
+            project, "acme") if "/api:" not in r}), pull=False)
+    assert f"`docker login {login}` then `docker pull {ref}`" in err.value.hint
+
+
+def test_an_untagged_image_is_pulled_as_latest_and_a_failure_shows_its_first_line(project: Project) -> None:
+    class Refusing(FakeImages):
+        def pull(self, repo: str, tag: str | None = None) -> FakeImage:
+            self.pulled.append((repo, tag))
+            raise OSError("x" * 200 + "\nsecond line")
+
+    client = FakeClient({r: FakeImage() for r in pinned_refs(project, "acme") if "/api:" not in r})
+    client.images = Refusing(client.images.present, set())
+    with pytest.raises(DevenvError) as err:
+        check_images_present(with_image(project, "localhost:5000/tools"), client)
+    assert client.images.pulled == [("localhost:5000/tools", "latest")]
+    assert err.value.message.endswith(f"api: localhost:5000/tools (pull failed: {'x' * 160})")
+
+
+def test_engine_down_says_what_was_asked_and_how_to_start_it(project: Project) -> None:
+    class Down:
+        class images:  # noqa: N801 - mimics the SDK's attribute
+            @staticmethod
+            def get(name: str) -> Any:
+                raise ConnectionError("connection refused")
+
+    with pytest.raises(DevenvError) as err:
+        check_images_present(resolve_as_prod(project, "acme"), Down())
+    assert err.value.message == "the Docker engine did not answer an image lookup (ConnectionError)"
+    assert err.value.hint == "check `docker info`; `devenv doctor` says how to start the engine"
+
+
+def test_production_only_fields_are_listed_with_the_backends_reason() -> None:
+    from devenv.model.asprod import workload_backend_differences
+    from devenv.model.types import Health, Placement, Workload
+
+    probes = {"readiness": {"httpGet": {"path": "/ready", "port": 8080}}, "liveness": {"httpGet": {}},
+              "startup": {"tcpSocket": {"port": 5432}}}
+    w = Workload("api", "app", None, "api:1", None, 1, None, {}, (), (), Health(), (), (), (),
+                 placement=Placement(node_selector={"b": "2", "a": "1"}, tolerations=({"key": "x"}, {"key": "y"}),
+                                     affinity={"podAntiAffinity": {}, "nodeAffinity": {}}),
+                 probes=probes, service_account="api-sa")
+    compose = {d.field: d for d in workload_backend_differences(w, "compose")}
+    assert compose["placement"] == Difference(
+        "api", "placement", "nodeSelector a=1, b=2; 2 toleration(s); affinity nodeAffinity+podAntiAffinity",
+        "none (any local node)", "backend compose: compose has one host and no scheduler; `render --env prod` emits it")
+    assert compose["probes"] == Difference(
+        "api", "probes", "liveness http /:?, readiness http /ready:8080, startup tcp :5432", "devenv.yaml health check",
+        "backend compose: one healthcheck per service (production's would restart a paused or debugged container); "
+        "`render --env prod` emits them")
+    assert compose["service_account"] == Difference(
+        "api", "service_account", "api-sa", "none", "backend compose: production's service accounts and their RBAC "
+        "are not reproduced locally; `render --env prod` emits it")
+    kind = {d.field: d for d in workload_backend_differences(replace_fields(w, health=None, probes={
+        "liveness": {"exec": {"command": ["pg_isready", "-q"]}}, "startup": {"tcpSocket": {}},
+        "readiness": {"grpc": {"port": 1}}}, placement=Placement(tolerations=({"key": "x"},))), "kind")}
+    assert kind["placement"].prod == "1 toleration(s)"
+    assert kind["placement"].reason.startswith("backend kind: the local kind cluster has no production node pools;")
+    assert kind["probes"].prod == "liveness exec pg_isready -q, readiness grpc, startup tcp :?"
+    assert kind["probes"].local == "none"
+    assert "devenv.yaml's readiness probe locally" in kind["probes"].reason
+    bare = replace_fields(w, probes={"liveness": {"exec": {}}, "startup": {}}, placement=Placement(affinity={"z": {}}))
+    assert {d.field: d.prod for d in workload_backend_differences(bare, "kind")} == {
+        "placement": "affinity z", "probes": "liveness exec , startup probe", "service_account": "api-sa"}
+
+
+def replace_fields(w: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(w, **changes)
