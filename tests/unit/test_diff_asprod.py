@@ -332,3 +332,45 @@ def replace_fields(w: Any, **changes: Any) -> Any:
     from dataclasses import replace
 
     return replace(w, **changes)
+
+
+def test_compare_lists_every_field_that_differs_in_order(project: Project) -> None:
+    """Each kind of change made to a copy of production's spec shows as one row, in the order
+    ``devenv diff`` prints them, with production's value and the local one as the user reads them."""
+    from dataclasses import replace
+
+    from devenv.model.types import Resources, SecretRef
+
+    prod = resolve(project, "acme", "prod")
+    web = prod.workloads["web"]
+    local_web = replace(web, build_image="web", image_ref=None, replicas=1, resources=Resources(requests={"cpu": "1"}),
+                        env={**{k: v for k, v in web.env.items() if k != "TENANT"}, "SHOP_TITLE": "Local", "NEW": "1"},
+                        secret_env=(SecretRef("shop-db", "password", "DATABASE_PASSWORD"),))
+    workloads = {n: w for n, w in prod.workloads.items() if n != "worker"}
+    workloads["web"] = local_web
+    workloads["extra"] = replace(prod.workloads["api"], name="extra")
+    local = replace(prod, env="local", workloads=workloads, domains=("acme.localhost", "x.localhost"),
+                    node_selector={}, labels={"plan": "dev"}, features={"new_checkout": False, "bulk_export": True})
+    rows = [(d.component, d.field, d.prod, d.local) for d in compare(prod, local)]
+    assert rows == [
+        ("worker", "enabled", "yes", "no"),
+        ("extra", "enabled", "no", "yes"),
+        ("web", "image", WEB_PIN, "built from source (web)"),
+        ("web", "replicas", "3", "1"),
+        ("web", "resources", "requests cpu=500m, requests memory=512Mi, limits cpu=1, limits memory=1Gi",
+         "requests cpu=1"),
+        ("web", "env NEW", "(unset)", "1"),
+        ("web", "env SHOP_TITLE", "ACME Corporation", "Local"),
+        ("web", "env TENANT", "acme", "(unset)"),
+        ("web", "secret refs", "DATABASE_PASSWORD=shop-db/password, PAYMENTS_API_KEY=acme-payments/api-key",
+         "DATABASE_PASSWORD=shop-db/password"),
+        ("*", "domains", "acme.shop.example", "acme.localhost, x.localhost"),
+        ("*", "node_selector", "devenv.dev/pool=dedicated, devenv.dev/tenant=acme", "none"),
+        ("*", "labels", "plan=enterprise, region=eu-west-1", "plan=dev"),
+        ("*", "features", "bulk_export=true, new_checkout=true", "bulk_export=true, new_checkout=false"),
+    ]
+    assert {d.reason for d in compare(prod, local)} == {UNEXPLAINED}
+    none = replace(local_web, resources=None, secret_env=())
+    rows = {d.field: (d.prod, d.local) for d in compare(prod, replace(local, workloads={**workloads, "web": none}))}
+    assert rows["resources"][1] == "none" and rows["secret refs"][1] == "none"
+    assert compare(prod, prod) == []
