@@ -374,3 +374,73 @@ def test_compare_lists_every_field_that_differs_in_order(project: Project) -> No
     rows = {d.field: (d.prod, d.local) for d in compare(prod, replace(local, workloads={**workloads, "web": none}))}
     assert rows["resources"][1] == "none" and rows["secret refs"][1] == "none"
     assert compare(prod, prod) == []
+
+
+def rows_of(diffs: tuple[Difference, ...] | list[Difference]) -> list[tuple[str, str, str, str, str]]:
+    return [(d.component, d.field, d.prod, d.local, d.reason) for d in diffs]
+
+
+def test_as_prod_records_each_change_a_laptop_needs_with_its_reason(project: Project) -> None:
+    """``devenv diff --as-prod``'s rows for acme with web built from source, on compose."""
+    rows = rows_of(resolve_as_prod(project, "acme", ("web",)).differences)
+    scale = "compose publishes one host port per component (kind keeps production's count)"
+    no_limits = "backend compose: requests/limits not applied; use --backend kind"
+    assert rows == [
+        ("web", "image", WEB_PIN, "built from source (web)", "--dev: built from source and watched"),
+        ("web", "replicas", "3", "1", scale),
+        ("api", "replicas", "2", "1", scale),
+        ("*", "secret shop-db/password", "production secret", "dev value from the overlay",
+         "overlay: secrets are never copied from production"),
+        ("*", "secret acme-payments/api-key", "production secret", "generated locally",
+         "missing secret: no dev value in devenv.local.yaml/devenv.personal.yaml"),
+        ("*", "domains", "acme.shop.example", "acme.localhost", "overlay: domain (production's names point at production)"),
+        ("*", "node_selector", "devenv.dev/pool=dedicated, devenv.dev/tenant=acme", "none (one local host)",
+         "backend compose: no placement; use --backend kind for node selectors"),
+        ("web", "resources", "requests cpu=500m, requests memory=512Mi, limits cpu=1, limits memory=1Gi",
+         "not enforced", no_limits),
+        ("api", "resources", "requests cpu=250m, requests memory=256Mi", "not enforced", no_limits),
+    ]
+    spec = resolve_as_prod(project, "acme", ("web",))
+    assert (spec.workloads["web"].replicas, spec.workloads["api"].replicas, spec.workloads["worker"].replicas) == (1, 1, 4)
+    assert spec.workloads["web"].watch and spec.secret_values == {"shop-db": {"password": "devpass"}}
+    kind = resolve_as_prod(project, "acme", backend="kind")
+    assert [r[:2] for r in rows_of(kind.differences)] == [("*", "secret shop-db/password"),
+                                                          ("*", "secret acme-payments/api-key"), ("*", "domains")]
+    assert kind.workloads["web"].replicas == 3
+
+
+def test_a_component_without_a_pinned_image_is_built_and_reported(project: Project) -> None:
+    from dataclasses import replace
+
+    profile = project.profiles["acme"]
+    worker = replace(profile.components["worker"], image=None)
+    unpinned = replace(project, profiles={**project.profiles, "acme": replace(
+        profile, components={**profile.components, "worker": worker})})
+    spec = resolve_as_prod(unpinned, "acme")
+    assert ("worker", "image", "(no image pinned in the profile)", "built from source (worker)",
+            "no production image pinned in the profile; `devenv import` pins it") in rows_of(spec.differences)
+    assert spec.workloads["worker"].build_image == "worker" and spec.workloads["worker"].watch == ()
+    dev = resolve_as_prod(unpinned, "acme", ("worker",))
+    assert ("worker", "image", "(no image pinned in the profile)", "built from source (worker)",
+            "--dev: built from source and watched") in rows_of(dev.differences)
+
+
+def test_unknown_tenants_and_dev_names_say_what_exists(project: Project) -> None:
+    from dataclasses import replace
+
+    def refusal(*args: Any) -> tuple[str, str]:
+        with pytest.raises(DevenvError) as err:
+            resolve_as_prod(*args)
+        return err.value.message, err.value.hint
+
+    comps = "components: web, api, worker, scheduler, postgres, redis"
+    assert refusal(project, "nope") == ("unknown tenant 'nope'", "known tenants: acme, globex, initech")
+    assert refusal(project, "acme", ("wbe",)) == ("--dev wbe: no such component", f"did you mean 'web'? {comps}")
+    assert refusal(project, "acme", ("zzz",)) == ("--dev zzz: no such component", comps)
+    assert refusal(project, "globex", ("scheduler",)) == (
+        "--dev scheduler: production does not run scheduler for tenant globex",
+        "pick a component the tenant runs (`devenv diff --tenant globex --as-prod` lists them)")
+    redis = replace(project.app.components["redis"], image=None, ref="redis:7")
+    external = replace(project, app=replace(project.app, components={**project.app.components, "redis": redis}))
+    assert refusal(external, "acme", ("redis",)) == ("--dev redis: redis has no image to build in devenv.yaml "
+                                                     "(it runs redis:7)", "only components with `image:` can be built from source")
