@@ -193,3 +193,54 @@ def test_a_big_text_that_is_not_one_list_is_not_split() -> None:
         return [item]
 
     assert read_list_split(big_list(6000), "d.yaml", refuse_one) is None  # the caller reads it whole for the error
+
+
+KUBECTL_HINT = "this is not a Kubernetes dump; save one with `kubectl get ... -o yaml`"
+FIX_HINT = "fix the object (the API server would refuse it too), or dump it again with `kubectl get ... -o yaml`"
+DEPLOY = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n"
+
+
+@pytest.mark.parametrize(("text", "message", "hint"), [
+    (DEPLOY + "  replicas: true\n  template: {spec: {containers: [{name: w, image: x}]}}\n",
+     "d.yaml:5: Deployment w: spec.replicas must be a whole number, got true/false", FIX_HINT),
+    (DEPLOY + "  replicas: [1]\n  template: {spec: {containers: [{name: w, image: x}]}}\n",
+     "d.yaml:5: Deployment w: spec.replicas must be a whole number, got a list", FIX_HINT),
+    (DEPLOY + "  template: {spec: {containers: [{name: w, image: 5}]}}\n",
+     "d.yaml:5: Deployment w: spec.template.spec.containers[0].image must be a string, got a number", FIX_HINT),
+    (DEPLOY + "  template:\n    spec:\n      containers:\n      - name: w\n        image: x\n        ports:\n"
+     "        - containerPort: http\n",
+     "d.yaml:11: Deployment w: spec.template.spec.containers[0].ports[0].containerPort must be a whole number, "
+     "got a string", FIX_HINT),
+    ("a: " + "[" * 70 + "]" * 70 + "\n", "d.yaml:1: the YAML nests deeper than 64 levels", KUBECTL_HINT),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  <<: 5\n",
+     "d.yaml:5: a merge key (<<) takes a mapping or a list of mappings", "merge a mapping"),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  <<: [{a: 1}, 5]\n",
+     "d.yaml:5: a merge key (<<) takes a mapping or a list of mappings", "merge a mapping"),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: 1\n  a: 2\n",
+     "d.yaml:6: duplicate key 'a' (first at line 5)", "a dump written by kubectl never repeats a key; keep one of the two"),
+], ids=["bool", "list", "number", "nested-string", "deep", "merge-scalar", "merge-list-with-scalar", "duplicate"])
+def test_a_bad_dump_is_refused_with_file_line_and_fix_by_both_reads(text: str, message: str, hint: str) -> None:
+    for positions in (True, False):
+        with pytest.raises(DevenvError) as err:
+            importer.parse_dump(text, "d.yaml", positions=positions)
+        assert (err.value.message, err.value.hint) == (message, hint)
+
+
+def test_an_alias_bomb_is_refused_with_its_line_and_the_fix() -> None:
+    with pytest.raises(DevenvError) as err:
+        importer.parse_dump(laughs(), "d.yaml")
+    assert err.value.message.endswith(": the YAML expands to too many values (aliases, *name, repeat whole subtrees)")
+    assert err.value.message.startswith("d.yaml:") and err.value.hint == KUBECTL_HINT
+
+
+def test_merged_keys_keep_the_line_they_are_written_on() -> None:
+    from devenv.model.dumpyaml import line_of
+
+    doc = load_stream("x: &a {p: 1, q: 2}\ny:\n  <<: [*a, {r: 5}]\n  q: 3\nz:\n- 1\n- 2\n", "s.yaml")[0]
+    assert dict(doc["y"]) == {"p": 1, "q": 3, "r": 5}
+    assert (line_of(doc["y"], "p"), line_of(doc["y"], "q"), line_of(doc["y"], "r")) == (1, 4, 3)
+    assert (line_of(doc["z"], 0), line_of(doc["z"], 1)) == (6, 7)
+    assert line_of(doc["z"], 2) == line_of(doc["z"], "x") == line_of(doc["z"]) == 6  # no such item: the list's line
+    assert line_of(doc, "nope") == line_of(doc) == 1 and line_of({"a": 1}, "a") is None
+    plain = load_stream("x: &a {p: 1, q: 2}\ny:\n  <<: [*a, {r: 5}]\n  q: 3\n", "s.yaml", positions=False)[0]
+    assert plain["y"] == {"p": 1, "q": 3, "r": 5}
