@@ -877,3 +877,32 @@ def test_tenant_data_on_kind_is_as_documented() -> None:
     for name in ("list", "rm"):
         assert "--backend" not in flags_of(actions[name]), name
     assert "--data" in flags_of(subcommands()["up"])
+
+
+def test_host_port_rules_of_config_md(sample: Path) -> None:
+    """Slot s of tenant i on port_base + i * ports_per_tenant + s; an overlay's port_base pins it;
+    overlapping tenants, ports past 65535 and too small a ports_per_tenant are refused."""
+    from devenv.errors import DevenvError
+    from devenv.model.loader import load_project
+    from devenv.model.resolve import resolve
+
+    text = " ".join((REPO / "docs" / "config.md").read_text().split())
+    assert "`127.0.0.1:port_base + i * ports_per_tenant + s`, unless the overlay pins its `port_base`" in text
+    assert ("rejects a project where two tenants' ports overlap, where a tenant's ports pass 65535, or where "
+            "the app has more ports than `ports_per_tenant`") in text
+    personal = sample / "devenv.personal.yaml"
+    personal.write_text("tenants:\n  initech:\n    port_base: 30000\n")
+    project, _ = load_project(sample)
+    ports = {w.name: [p.host for p in w.ports] for w in resolve(project, "initech", "local").workloads.values()}
+    assert ports["web"] == [30000] and ports["postgres"] == [30002]
+    assert [p.host for p in resolve(project, "globex", "local").workloads["web"].ports] == [18020]
+    for overlay, why in (("tenants:\n  acme:\n    port_base: 18020\n", "overlap"),
+                         ("tenants:\n  initech:\n    port_base: 65534\n", "past 65535")):
+        personal.write_text(overlay)
+        with pytest.raises(DevenvError, match=why):
+            load_project(sample)
+    personal.unlink()
+    app = sample / "devenv.yaml"
+    app.write_text(app.read_text().replace("ports_per_tenant: 20", "ports_per_tenant: 2"))
+    with pytest.raises(DevenvError, match="ports_per_tenant"):
+        load_project(sample)
