@@ -906,3 +906,14 @@ def test_host_port_rules_of_config_md(sample: Path) -> None:
     app.write_text(app.read_text().replace("ports_per_tenant: 20", "ports_per_tenant: 2"))
     with pytest.raises(DevenvError, match="ports_per_tenant"):
         load_project(sample)
+
+
+def test_every_nested_schema_key_is_named_in_config_md() -> None:
+    """Not only the top level: every property of every schema appears in docs/config.md, except the
+    fields of Kubernetes' own Probe object (config.md points at Kubernetes for those)."""
+    words = " ".join(re.findall(r"`([^`]+)`", (REPO / "docs" / "config.md").read_text()))
+    probe_fields = {"httpGet", "tcpSocket", "grpc", "initialDelaySeconds", "periodSeconds", "timeoutSeconds",
+                    "failureThreshold", "successThreshold", "terminationGracePeriodSeconds"}
+    missing = sorted(n for n in schema_properties() - probe_fields if not re.search(rf"\b{re.escape(n)}\b", words))
+    assert missing == [], f"schema properties docs/config.md never names: {missing}"
+    assert "Kubernetes probes" in (REPO / "docs" / "config.md").read_text()
