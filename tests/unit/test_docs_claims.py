@@ -917,3 +917,23 @@ def test_every_nested_schema_key_is_named_in_config_md() -> None:
     missing = sorted(n for n in schema_properties() - probe_fields if not re.search(rf"\b{re.escape(n)}\b", words))
     assert missing == [], f"schema properties docs/config.md never names: {missing}"
     assert "Kubernetes probes" in (REPO / "docs" / "config.md").read_text()
+
+
+def test_snapshot_names_are_as_data_md_says() -> None:
+    """NAME defaults to the UTC time (e.g. 20261201-231500); names are 1-64 letters, digits, '.',
+    '_', '-', starting with a letter or digit: no '/', no '..'."""
+    from datetime import UTC, datetime
+
+    from devenv.data import store
+    from devenv.errors import DevenvError
+
+    text = " ".join((REPO / "docs" / "data.md").read_text().split())
+    example = re.search(r"NAME defaults to the UTC time, e\.g\. (\d{8}-\d{6})", text)
+    assert example and store.default_name(datetime.strptime(example.group(1), "%Y%m%d-%H%M%S").replace(
+        tzinfo=UTC)) == example.group(1)
+    assert "Names are 1-64 letters, digits, `.`, `_`, `-`, starting with a letter or digit: no `/`, no `..`" in text
+    for good in ("a", "before-migration", "v1.2_x", "9" * 64):
+        assert store.check_name(good) == good
+    for bad in ("", "a" * 65, "../x", "a/b", ".hidden", "-x", "..", "a b"):
+        with pytest.raises(DevenvError):
+            store.check_name(bad)
