@@ -937,3 +937,21 @@ def test_snapshot_names_are_as_data_md_says() -> None:
     for bad in ("", "a" * 65, "../x", "a/b", ".hidden", "-x", "..", "a b"):
         with pytest.raises(DevenvError):
             store.check_name(bad)
+
+
+def test_the_compose_file_init_picks_is_adopt_mds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """adopt.md: in a folder, the file compose would pick: compose.yaml, compose.yml,
+    docker-compose.yaml, docker-compose.yml, in that order."""
+    from devenv.adopt.compose import COMPOSE_NAMES
+
+    text = " ".join((REPO / "docs" / "adopt.md").read_text().split())
+    m = re.search(r"The compose file compose would pick in a folder: ([^;]+);", text)
+    assert m and tuple(re.findall(r"`([\w.-]+)`", m.group(1))) == COMPOSE_NAMES
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    for i, name in enumerate(reversed(COMPOSE_NAMES)):  # the later names hold a service the first does not
+        (tmp_path / name).write_text(f"services:\n  svc{len(COMPOSE_NAMES) - 1 - i}:\n    build: ./app\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["init", "--from-compose", ".", "--tenant", "acme", "--dry-run"]) == 0
+    assert "svc0:" in capsys.readouterr().out
