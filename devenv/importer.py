@@ -456,13 +456,19 @@ def _strip_prefix(name: str, prefixes: Iterable[str]) -> str:
     return name
 
 
+def _items(value: Any) -> list[Obj]:
+    """The mappings of a list field (``containers``, ``env``, ``ports``, ...). The shape check lets
+    ``null`` stand for an absent field, so a ``null`` (or scalar) item is skipped, as absent."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def _pod_spec(obj: Obj) -> Obj:
     return (((obj.get("spec") or {}).get("template") or {}).get("spec")) or {}
 
 
 def main_container(comp: str, obj: Obj, notes: list[str]) -> Obj | None:
     """The container named like the component, else the first one; sidecars are not imported."""
-    containers = _pod_spec(obj).get("containers") or []
+    containers = _items(_pod_spec(obj).get("containers"))
     if not containers:
         _note(notes, NO_CONTAINERS, f"{obj.get('kind')} {_name(obj)} has no containers; skipped")
         return None
@@ -470,7 +476,7 @@ def main_container(comp: str, obj: Obj, notes: list[str]) -> Obj | None:
     others = [c.get("name", "?") for c in containers if c is not main]
     if others:
         _note(notes, SIDECARS, f"{comp}: imported container '{main.get('name')}'; sidecar(s) {', '.join(others)} not imported")
-    return main  # type: ignore[no-any-return]
+    return main
 
 
 def container_env(comp: str, container: Obj, configmaps: dict[str, dict[str, str]],
@@ -490,22 +496,22 @@ def container_env(comp: str, container: Obj, configmaps: dict[str, dict[str, str
             values.pop(k, None)
             refs[k] = (secret, key)
 
-    for src in container.get("envFrom") or []:
+    for src in _items(container.get("envFrom")):
         prefix = str(src.get("prefix") or "")
         if "configMapRef" in src:
-            cm = str(src["configMapRef"].get("name", ""))
+            cm = _key_ref(src["configMapRef"])[0]
             if cm not in configmaps:
                 _note(notes, MISSING_CONFIGMAP, f"{comp}: envFrom ConfigMap {cm} is not in the dump; its variables are missing")
             for k, v in sorted(configmaps.get(cm, {}).items()):
                 put_value(prefix + k, v)
         elif "secretRef" in src:
-            sec = str(src["secretRef"].get("name", ""))
+            sec = _key_ref(src["secretRef"])[0]
             if sec not in secrets:
                 _note(notes, MISSING_SECRET, f"{comp}: envFrom Secret {sec} is not in the dump, so its keys are unknown; "
                                              "add them to the profile's secrets by hand")
             for key in secrets.get(sec, []):
                 put_ref(prefix + key, sec, key)
-    for item in container.get("env") or []:
+    for item in _items(container.get("env")):
         _env_item(comp, item, configmaps, notes, put_value, put_ref)
     drop_credentials(comp, values, notes)
     return values, refs
@@ -540,11 +546,11 @@ def _env_item(comp: str, item: Obj, configmaps: dict[str, dict[str, str]], notes
     if "value" in item or "valueFrom" not in item:
         put_value(name, _str(item.get("value")))
         return
-    vf = item.get("valueFrom") or {}
+    vf: Obj = item["valueFrom"] if isinstance(item.get("valueFrom"), dict) else {}
     if "secretKeyRef" in vf:
-        put_ref(name, str(vf["secretKeyRef"].get("name", "")), str(vf["secretKeyRef"].get("key", "")))
+        put_ref(name, *_key_ref(vf["secretKeyRef"]))
     elif "configMapKeyRef" in vf:
-        cm, key = str(vf["configMapKeyRef"].get("name", "")), str(vf["configMapKeyRef"].get("key", ""))
+        cm, key = _key_ref(vf["configMapKeyRef"])
         if key in configmaps.get(cm, {}):
             put_value(name, configmaps[cm][key])
         else:
@@ -552,6 +558,13 @@ def _env_item(comp: str, item: Obj, configmaps: dict[str, dict[str, str]], notes
     else:
         kind = next(iter(vf), "valueFrom")
         _note(notes, RUNTIME_VALUE, f"{comp}: env {name} comes from {kind} (known only at run time); not imported")
+
+
+def _key_ref(ref: Any) -> tuple[str, str]:
+    """A ``secretKeyRef`` / ``configMapKeyRef``'s name and key (empty when the dump's value is not a
+    mapping, as ``secretKeyRef: null``: then nothing matches and the note says so)."""
+    ref = ref if isinstance(ref, dict) else {}
+    return str(ref.get("name", "")), str(ref.get("key", ""))
 
 
 def _node_selector(workloads: list[_Workload]) -> dict[str, str]:
@@ -720,7 +733,7 @@ def _pod_digests(pods: list[Obj], workloads: list[_Workload]) -> dict[str, str]:
 
 def _image_digests(pod: Obj, container: str) -> set[str]:
     out: set[str] = set()
-    for st in (pod.get("status") or {}).get("containerStatuses") or []:
+    for st in _items((pod.get("status") or {}).get("containerStatuses")):
         image_id = str(st.get("imageID") or "")
         if st.get("name") == container and "@sha256:" in image_id:
             out.add(image_id.rsplit("@", 1)[1])
@@ -749,10 +762,10 @@ def _domains(ingresses: list[Obj]) -> list[str]:
     hosts: dict[str, None] = {}
     for ing in sorted(ingresses, key=_name):
         spec = ing.get("spec") or {}
-        for rule in spec.get("rules") or []:
+        for rule in _items(spec.get("rules")):
             if rule.get("host"):
                 hosts[str(rule["host"])] = None
-        for tls in spec.get("tls") or []:
+        for tls in _items(spec.get("tls")):
             for h in tls.get("hosts") or []:
                 hosts[str(h)] = None
     return list(hosts)
@@ -770,8 +783,8 @@ def _ports(services: list[Obj], workloads: list[_Workload], app: App, notes: lis
         if owner is None:
             continue
         declared = {p.container for p in app.components[owner.component].ports}
-        named = {str(p.get("name")): p.get("containerPort") for p in owner.container.get("ports") or []}
-        for p in (svc.get("spec") or {}).get("ports") or []:
+        named = {str(p.get("name")): p.get("containerPort") for p in _items(owner.container.get("ports"))}
+        for p in _items((svc.get("spec") or {}).get("ports")):
             target = p.get("targetPort", p.get("port"))
             target = named.get(str(target), target)
             out.setdefault(owner.component, []).append(

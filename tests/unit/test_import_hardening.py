@@ -214,3 +214,28 @@ def test_a_json_dump_reads_fast_and_keeps_lines_for_errors() -> None:
     obj["spec"]["replicas"] = "abc"
     with pytest.raises(DevenvError, match=r"^d\.json:8: .*replicas must be a whole number"):
         importer.parse_dump(json.dumps(obj, indent=2), "d.json")
+
+
+NULL_ITEMS = [  # the shape check reads null as "absent"; as a list item or a reference it must not crash
+    "        - null\n        - {name: OK, value: z}",
+    "        - {name: OK, value: z}\n        - {name: S, valueFrom: {secretKeyRef: null}}",
+    "        - {name: OK, value: z}\n        - {name: C, valueFrom: {configMapKeyRef: null}}",
+    "        - {name: OK, value: z}\n        - {name: V, valueFrom: null}",
+]
+
+
+@pytest.mark.parametrize("env", NULL_ITEMS)
+def test_null_items_and_references_are_read_as_absent(shop: Path, env: str) -> None:
+    res = profile_of(shop, deploy(env=env))
+    assert web_env(res)["OK"] == "z"
+
+
+@pytest.mark.parametrize("edit", [
+    ("      containers:\n", "      containers:\n      - null\n"),
+    ("        env:\n", "        envFrom: [null, {configMapRef: null}, {secretRef: null}]\n        ports: [null]\n        env:\n"),
+])
+def test_null_containers_env_from_and_ports_are_skipped(shop: Path, edit: tuple[str, str]) -> None:
+    service = ("---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: tenant-acme}\n"
+               "spec: {selector: {app: web}, ports: [null, {port: 80, targetPort: 8000}]}\n")
+    res = profile_of(shop, deploy(env="        - {name: OK, value: z}").replace(*edit) + service)
+    assert web_env(res)["OK"] == "z" and res.ports["web"] == ["service web 80->8000/TCP"]
