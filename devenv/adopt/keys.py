@@ -61,8 +61,17 @@ def _add_port(r: ServiceReader, svc: Service, spec: parts.PortSpec, where: tuple
                                 "collide; `devenv status` shows them)")
 
 
+def _listed(r: ServiceReader, svc: Service, key: str, value: Any, example: str) -> list[Any]:
+    """A sequence key's items; anything but a list (or null) is refused, never skipped silently."""
+    if isinstance(value, list):
+        return value
+    if value is not None:
+        r.refuse(svc.key(key), f"`{key}` must be a list", f"write one entry per line, e.g. {key}: [{example}]")
+    return []
+
+
 def _expose(r: ServiceReader, svc: Service, value: Any) -> None:
-    for i, item in enumerate(value if isinstance(value, list) else []):
+    for i, item in enumerate(_listed(r, svc, "expose", value, "'3000'")):
         try:
             numbers = parts.expose(item)
         except ValueError as exc:
@@ -245,7 +254,7 @@ def _dependency_notes(r: ServiceReader, where: tuple[str | int, ...], opts: Any)
 
 def _links(r: ServiceReader, svc: Service, value: Any) -> None:
     deps = svc.out.setdefault("depends_on", [])
-    for i, link in enumerate(value if isinstance(value, list) else []):
+    for i, link in enumerate(_listed(r, svc, "links", value, "db")):
         name, _, alias = str(link).partition(":")
         if name in r.names and r.names[name] not in deps:
             deps.append(r.names[name])
@@ -342,7 +351,7 @@ def _cpus(r: ServiceReader, svc: Service, value: Any) -> None:
 def _volumes(r: ServiceReader, svc: Service, value: Any) -> None:
     from devenv.adopt.mounts import add_mount
 
-    for i, item in enumerate(value if isinstance(value, list) else []):
+    for i, item in enumerate(_listed(r, svc, "volumes", value, "data:/var/lib/data")):
         try:
             mount = parts.mount(item)
         except ValueError as exc:
@@ -354,7 +363,7 @@ def _volumes(r: ServiceReader, svc: Service, value: Any) -> None:
 def _secrets(r: ServiceReader, svc: Service, value: Any) -> None:
     from devenv.adopt.mounts import add_secret
 
-    for i, item in enumerate(value if isinstance(value, list) else []):
+    for i, item in enumerate(_listed(r, svc, "secrets", value, "db_password")):
         source = item.get("source") if isinstance(item, dict) else item
         if not isinstance(source, str):
             r.refuse(svc.key("secrets", i), "a secret entry names a top-level secret", "e.g. secrets: [db_password]")
@@ -365,12 +374,20 @@ def _secrets(r: ServiceReader, svc: Service, value: Any) -> None:
 def _develop(r: ServiceReader, svc: Service, value: Any) -> None:
     from devenv.adopt.mounts import add_develop_watch
 
+    if value is None:
+        return
     if not isinstance(value, dict):
+        r.refuse(svc.key("develop"), "`develop` must be a mapping with a `watch:` list", "e.g. develop: {watch: [...]}")
         return
     for key in value:
         if key != "watch":
             r.note(svc.key("develop", key), "not carried")
-    for i, rule in enumerate(value.get("watch") or []):
+    rules = value.get("watch")
+    if rules is not None and not isinstance(rules, list):
+        r.refuse(svc.key("develop", "watch"), "`develop.watch` must be a list of rules",
+                 "e.g. watch: [{action: sync, path: ./src, target: /app/src}]")
+        return
+    for i, rule in enumerate(rules or []):
         add_develop_watch(r, svc, rule, ("develop", "watch", i))
 
 
