@@ -53,10 +53,28 @@ def _state_root(path: Path) -> Path | None:
     return None
 
 
+IGNORE_ALL = "*\n"
+
+
 def _ensure_gitignore(d: Path) -> None:
+    """``.devenv/.gitignore`` ignores everything: written when absent, and rewritten when it does
+    not (emptied, edited to re-include ``secrets/``, a symlink, a FIFO), so a secret under
+    ``.devenv/`` is never one ``git add -A`` away."""
     gi = d / ".gitignore"
-    if not gi.is_file():
-        _write_file(gi, "*\n", 0o600)  # owner-only like everything under .devenv/
+    try:
+        st = os.lstat(gi)
+        if stat.S_ISREG(st.st_mode) and st.st_size <= 4096 and _ignores_all(gi.read_text("utf-8", "replace")):
+            return
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise os_error(exc, gi, "read") from None
+    _write_file(gi, IGNORE_ALL, 0o600)  # owner-only like everything under .devenv/
+
+
+def _ignores_all(text: str) -> bool:
+    rules = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return "*" in rules and not any(r.startswith("!") for r in rules)
 
 
 def _mkdirs(path: Path) -> None:

@@ -42,14 +42,9 @@ def state_root(root: Path) -> Path:
 
 def ensure(root: Path, *parts: str) -> Path:
     """``<root>/.devenv/<parts>``, created owner-only with its ``.gitignore``."""
-    from devenv.fsutil import atomic_write, private_dir  # lazily: read-only commands import only paths
+    from devenv.fsutil import private_dir  # lazily: read-only commands import only paths
 
-    d = state_root(root)
-    private_dir(d.joinpath(*parts))
-    gi = d / ".gitignore"
-    if not gi.exists():
-        atomic_write(gi, "*\n")
-    return d.joinpath(*parts)
+    return private_dir(state_root(root).joinpath(*parts))  # private_dir guarantees the .gitignore
 
 
 def cache_file(root: Path, name: str) -> Path:

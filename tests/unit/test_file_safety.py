@@ -291,3 +291,27 @@ def test_a_state_record_that_is_special_or_absurd_is_a_miss_never_a_hang(tmp_pat
     else:
         path.write_text("[" * 100_000 + "]" * 100_000)
     assert read_record(path, 1) is None
+
+
+@pytest.mark.skipif(__import__("shutil").which("git") is None, reason="git is not installed")
+@pytest.mark.parametrize("state", ["absent", "empty", "comment", "negated", "devnull", "fifo", "kept"])
+def test_a_write_under_devenv_leaves_nothing_git_would_stage(tmp_path: Path, state: str) -> None:
+    """``.devenv/.gitignore`` emptied or edited to re-include ``secrets/`` left the secrets one
+    ``git add -A`` away: every write under ``.devenv/`` now puts back an ignore-everything file."""
+    import subprocess
+
+    gi = tmp_path / ".devenv" / ".gitignore"
+    gi.parent.mkdir()
+    contents = {"empty": "", "comment": "# mine\n", "negated": "*\n!secrets/\n!secrets/**\n", "kept": "# mine\n*\n"}
+    if state in contents:
+        gi.write_text(contents[state])
+    elif state == "devnull":
+        gi.symlink_to("/dev/null")
+    elif state == "fifo":
+        os.mkfifo(gi)
+    fsutil.atomic_write(tmp_path / ".devenv" / "secrets" / "acme.json", '{"db": {"password": "x"}}')
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    ignored = subprocess.run(["git", "-C", str(tmp_path), "check-ignore", "-q", ".devenv/secrets/acme.json"])
+    assert ignored.returncode == 0
+    assert gi.is_file() and not gi.is_symlink()
+    assert gi.read_text() == (contents["kept"] if state == "kept" else "*\n")
