@@ -456,7 +456,7 @@ def _strip_prefix(name: str, prefixes: Iterable[str]) -> str:
     return name
 
 
-def _items(value: Any) -> list[Obj]:
+def mappings(value: Any) -> list[Obj]:
     """The mappings of a list field (``containers``, ``env``, ``ports``, ...). The shape check lets
     ``null`` stand for an absent field, so a ``null`` (or scalar) item is skipped, as absent."""
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
@@ -468,7 +468,7 @@ def _pod_spec(obj: Obj) -> Obj:
 
 def main_container(comp: str, obj: Obj, notes: list[str]) -> Obj | None:
     """The container named like the component, else the first one; sidecars are not imported."""
-    containers = _items(_pod_spec(obj).get("containers"))
+    containers = mappings(_pod_spec(obj).get("containers"))
     if not containers:
         _note(notes, NO_CONTAINERS, f"{obj.get('kind')} {_name(obj)} has no containers; skipped")
         return None
@@ -496,7 +496,7 @@ def container_env(comp: str, container: Obj, configmaps: dict[str, dict[str, str
             values.pop(k, None)
             refs[k] = (secret, key)
 
-    for src in _items(container.get("envFrom")):
+    for src in mappings(container.get("envFrom")):
         prefix = str(src.get("prefix") or "")
         if "configMapRef" in src:
             cm = _key_ref(src["configMapRef"])[0]
@@ -511,7 +511,7 @@ def container_env(comp: str, container: Obj, configmaps: dict[str, dict[str, str
                                              "add them to the profile's secrets by hand")
             for key in secrets.get(sec, []):
                 put_ref(prefix + key, sec, key)
-    for item in _items(container.get("env")):
+    for item in mappings(container.get("env")):
         _env_item(comp, item, configmaps, notes, put_value, put_ref)
     drop_credentials(comp, values, notes)
     return values, refs
@@ -733,7 +733,7 @@ def _pod_digests(pods: list[Obj], workloads: list[_Workload]) -> dict[str, str]:
 
 def _image_digests(pod: Obj, container: str) -> set[str]:
     out: set[str] = set()
-    for st in _items((pod.get("status") or {}).get("containerStatuses")):
+    for st in mappings((pod.get("status") or {}).get("containerStatuses")):
         image_id = str(st.get("imageID") or "")
         if st.get("name") == container and "@sha256:" in image_id:
             out.add(image_id.rsplit("@", 1)[1])
@@ -762,10 +762,10 @@ def _domains(ingresses: list[Obj]) -> list[str]:
     hosts: dict[str, None] = {}
     for ing in sorted(ingresses, key=_name):
         spec = ing.get("spec") or {}
-        for rule in _items(spec.get("rules")):
+        for rule in mappings(spec.get("rules")):
             if rule.get("host"):
                 hosts[str(rule["host"])] = None
-        for tls in _items(spec.get("tls")):
+        for tls in mappings(spec.get("tls")):
             for h in tls.get("hosts") or []:
                 hosts[str(h)] = None
     return list(hosts)
@@ -783,8 +783,8 @@ def _ports(services: list[Obj], workloads: list[_Workload], app: App, notes: lis
         if owner is None:
             continue
         declared = {p.container for p in app.components[owner.component].ports}
-        named = {str(p.get("name")): p.get("containerPort") for p in _items(owner.container.get("ports"))}
-        for p in _items((svc.get("spec") or {}).get("ports")):
+        named = {str(p.get("name")): p.get("containerPort") for p in mappings(owner.container.get("ports"))}
+        for p in mappings((svc.get("spec") or {}).get("ports")):
             target = p.get("targetPort", p.get("port"))
             target = named.get(str(target), target)
             out.setdefault(owner.component, []).append(

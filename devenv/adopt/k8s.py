@@ -33,6 +33,7 @@ from typing import Any
 from devenv import importer
 from devenv.adopt.result import Adopted, dns_name
 from devenv.errors import DevenvError
+from devenv.importer import mappings
 from devenv.model.dumpyaml import line_of, read_text_bounded
 from devenv.model.parse import parse_app
 
@@ -287,12 +288,12 @@ def _ports(f: _Found, services: list[Obj], adopted: Adopted) -> list[dict[str, A
         out.append({"name": n, "container": port, **({"http": True} if http else {})})
 
     named: dict[str, int] = {}
-    for p in f.container.get("ports") or []:
+    for p in mappings(f.container.get("ports")):
         if isinstance(p.get("containerPort"), int):
             named[str(p.get("name") or "")] = p["containerPort"]
             add(str(p.get("name") or f"p{p['containerPort']}"), p["containerPort"])
     for svc in _selecting(services, f.obj):
-        for p in (svc.get("spec") or {}).get("ports") or []:
+        for p in mappings((svc.get("spec") or {}).get("ports")):
             target = p.get("targetPort", p.get("port"))
             target = named.get(str(target), target)
             if isinstance(target, int):
@@ -306,7 +307,7 @@ def _ports(f: _Found, services: list[Obj], adopted: Adopted) -> list[dict[str, A
 
 def _selecting(services: list[Obj], workload: Obj) -> Iterable[Obj]:
     labels = {str(k): importer._str(v) for k, v in
-              (((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels", {}).items()}
+              ((((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}).items()}
     ns = (workload.get("metadata") or {}).get("namespace")
     for svc in services:
         sel = {str(k): importer._str(v) for k, v in ((svc.get("spec") or {}).get("selector") or {}).items()}
@@ -316,7 +317,7 @@ def _selecting(services: list[Obj], workload: Obj) -> Iterable[Obj]:
 
 
 def _probe_http_ports(c: Obj) -> set[int]:
-    named = {str(p.get("name")): p.get("containerPort") for p in c.get("ports") or []}
+    named = {str(p.get("name")): p.get("containerPort") for p in mappings(c.get("ports"))}
     out: set[int] = set()
     for kind in ("readinessProbe", "livenessProbe", "startupProbe"):
         port = ((c.get(kind) or {}).get("httpGet") or {}).get("port")
@@ -334,7 +335,7 @@ def _health(f: _Found, ports: list[dict[str, Any]], adopted: Adopted) -> dict[st
     if not probe:
         return None
     out: dict[str, Any] = {}
-    named = {str(p.get("name")): p.get("containerPort") for p in c.get("ports") or []}
+    named = {str(p.get("name")): p.get("containerPort") for p in mappings(c.get("ports"))}
     if isinstance(probe.get("httpGet"), dict):
         port = probe["httpGet"].get("port")
         port = named.get(str(port), port)
@@ -357,11 +358,11 @@ def _health(f: _Found, ports: list[dict[str, Any]], adopted: Adopted) -> dict[st
 def _volumes(f: _Found, adopted: Adopted) -> list[dict[str, str]]:
     """Volume claims (a StatefulSet's templates, a Deployment's PVC volumes) where the container
     mounts them; other volume kinds (ConfigMaps, emptyDir, host paths) are noted."""
-    mounts = {str(m.get("name")): str(m.get("mountPath")) for m in f.container.get("volumeMounts") or []}
-    claims = [str((t.get("metadata") or {}).get("name", "")) for t in (f.obj.get("spec") or {}).get(
-        "volumeClaimTemplates") or []]
+    mounts = {str(m.get("name")): str(m.get("mountPath")) for m in mappings(f.container.get("volumeMounts"))}
+    claims = [str((t.get("metadata") or {}).get("name", "")) for t in mappings((f.obj.get("spec") or {}).get(
+        "volumeClaimTemplates"))]
     out: list[dict[str, str]] = []
-    for vol in _pod(f.obj).get("volumes") or []:
+    for vol in mappings(_pod(f.obj).get("volumes")):
         if vol.get("persistentVolumeClaim"):
             claims.append(str(vol.get("name")))
         elif str(vol.get("name")) in mounts:

@@ -31,3 +31,39 @@ def test_a_value_of_the_wrong_shape_is_refused_with_its_key(tmp_path: Path, snip
 def test_null_and_empty_are_absent(tmp_path: Path, snippet: str) -> None:
     root = project(tmp_path / "p", f"services:\n  s:\n    image: redis:7\n    {snippet}\n")
     assert read_compose(root, root, "acme", shell={}).errors == []
+
+
+MANIFEST = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: tenant-acme, labels: null}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      volumes: [null, {name: data, persistentVolumeClaim: {claimName: data}}]
+      containers:
+      - name: web
+        image: registry.example/web:1
+        ports: [null, {name: http, containerPort: 8000}]
+        volumeMounts: [null, {name: data, mountPath: /data}]
+        readinessProbe: {httpGet: {path: /, port: http}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: tenant-acme}
+spec: {selector: {app: web}, ports: [null, {name: http, port: 80, targetPort: http}]}
+"""
+
+
+def test_init_from_k8s_reads_null_list_items_as_absent(tmp_path: Path) -> None:
+    """``ports: [null, ...]`` in a manifest raised AttributeError in ``init --from-k8s``."""
+    from devenv.adopt.k8s import read_k8s
+
+    (tmp_path / "prod.yaml").write_text(MANIFEST)
+    adopted = read_k8s(tmp_path / "prod.yaml", tmp_path, "acme", {})
+    assert adopted.errors == []
+    web = adopted.app["components"]["web"] if "web" in adopted.app.get("components", {}) else adopted.app["services"]["web"]
+    assert [p["container"] for p in web["ports"]] == [8000]
