@@ -59,8 +59,8 @@ def parse(text: str) -> tuple[Any, ...]:
     """BuildKit's parse of ``text`` (``dockerfile.Command`` tuples); raises ``ValueError``."""
     import dockerfile
 
-    try:
-        return tuple(dockerfile.parse_string(text))
+    try:  # a lone line continuation at the end gives a command without a name: nothing to run
+        return tuple(c for c in dockerfile.parse_string(text) if isinstance(c.cmd, str))
     except dockerfile.GoParseError as exc:
         raise ValueError(str(exc)) from None
 

@@ -290,6 +290,7 @@ GOOD_DOCKERFILES = [
     "FROM debian\nHEALTHCHECK NONE\n", "FROM debian\nCOPY <<EOF /x\nhi\nEOF\n",
     "FROM debian\nRUN --mount=type=cache,target=/x --network=none true\n", "FROM debian\nONBUILD RUN true\n",
     "FROM debian\nCOPY --link --chmod=644 --chown=1:1 a /b\n", "FROM debian\nUSER 1000:1000\nWORKDIR /a b\n",
+    "FROM debian\nCMD [\"x\"]\n\\\n",  # a lone continuation at the end (it raised AttributeError)
 ]
 
 
