@@ -29,6 +29,7 @@ class Pattern:
 
     text: str
     exclusion: bool
+    line: int = 0  # in the .dockerignore, for a message about a pattern Docker would refuse
 
     @cached_property
     def regex(self) -> re.Pattern[str]:
@@ -79,7 +80,7 @@ def parse_ignore(text: str) -> list[Pattern]:
             line = clean(line)
             if len(line) > 1 and line.startswith("/"):
                 line = line[1:]
-        patterns.append(Pattern(line, exclusion))
+        patterns.append(Pattern(line, exclusion, i + 1))
     return patterns
 
 
@@ -135,6 +136,20 @@ def _char_class(pattern: str, start: int) -> tuple[int, str]:
     return i + 1, "[" + "".join(body) + "]"
 
 
+def checked(patterns: list[Pattern], file: Path) -> list[Pattern]:
+    """``patterns``, each compiled once: one Go's ``filepath.Match`` refuses (``[]``, ``[z-a]``) is
+    a ``DevenvError`` naming its line, as Docker fails the build ("syntax error in pattern")."""
+    from devenv.errors import DevenvError
+
+    for p in patterns:
+        try:
+            p.regex  # noqa: B018 (compiles and caches)
+        except re.error as exc:
+            raise DevenvError(f"{file}:{p.line}: {p.text!r} is not a valid .dockerignore pattern ({exc.msg})",
+                              "fix the pattern: Docker refuses it too (syntax error in pattern)") from None
+    return patterns
+
+
 class Matcher:
     """Decides whether a context-relative path is excluded; the last matching pattern wins."""
 
@@ -149,7 +164,7 @@ class Matcher:
         f = context / IGNORE_FILE
         if not (f.exists() or f.is_symlink()):
             return cls([])
-        return cls(parse_ignore(read_text(f, 4 * 1024 * 1024)))
+        return cls(checked(parse_ignore(read_text(f, 4 * 1024 * 1024)), f))
 
     def excluded(self, path: str) -> bool:
         result = False

@@ -121,3 +121,15 @@ def test_symlinks_are_listed_not_followed_and_loops_are_safe(tmp_path: Path) -> 
     os.symlink("loop2", tmp_path / "loop1")
     os.symlink("loop1", tmp_path / "loop2")
     assert context_files(tmp_path, tmp_path / "Dockerfile") == ["Dockerfile", "d/f", "d/loop", "loop1", "loop2"]
+
+
+@pytest.mark.parametrize("pattern", ["[]", "web/[a-\\*]x", "[z-a]", "a[]b"])
+def test_a_pattern_docker_refuses_is_an_error_with_its_line(tmp_path: Path, pattern: str) -> None:
+    """``[]`` compiled into a broken regular expression: a ``re.error`` traceback out of build and
+    watch. Go's ``filepath.Match`` refuses such a pattern and Docker fails the build; so does devenv."""
+    from devenv.errors import DevenvError
+
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / ".dockerignore").write_text(f"# mine\n*.log\n{pattern}\n")
+    with pytest.raises(DevenvError, match=r"\.dockerignore:3: .* is not a valid \.dockerignore pattern"):
+        context_files(tmp_path, tmp_path / "Dockerfile")
