@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from devenv.build.dockerignore import Matcher
+from devenv.errors import DevenvError
 from devenv.walk import walk
 
 IsIgnored = Callable[[Path, str], bool]
@@ -133,8 +134,8 @@ class DockerIgnoreCache:
 def _load(context: Path) -> Matcher:
     try:
         return Matcher.from_context(context)
-    except OSError:  # unreadable .dockerignore: exclude nothing rather than crash the watcher
-        return Matcher([])
+    except (OSError, DevenvError):  # unreadable or invalid .dockerignore (the build says which line):
+        return Matcher([])  # exclude nothing rather than crash the watcher
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

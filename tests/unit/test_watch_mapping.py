@@ -249,3 +249,17 @@ def test_dockerignore_cache_prunes_only_without_exceptions(tmp_path: Path):
     assert cache.prunable(tmp_path, "build")
     (tmp_path / ".dockerignore").write_text("build\n!build/keep.txt\n")
     assert not cache.prunable(tmp_path, "build")
+
+
+@pytest.mark.parametrize("state", ["bad-pattern", "fifo"])
+def test_a_broken_dockerignore_never_crashes_the_watcher(tmp_path: Path, state: str) -> None:
+    """Saving a ``.dockerignore`` with ``[]`` in it, or a FIFO in its place, raised out of the
+    watcher's ignore check; it now excludes nothing (the next build names the line)."""
+    import os
+
+    if state == "fifo":
+        os.mkfifo(tmp_path / ".dockerignore")
+    else:
+        (tmp_path / ".dockerignore").write_text("*.log\n[]\n")
+    ignored = DockerIgnoreCache()
+    assert ignored(tmp_path, "app.log") is False and ignored(tmp_path, "src/app.py") is False
