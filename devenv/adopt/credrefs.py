@@ -19,6 +19,7 @@ Finally ``refuse_masked_output`` checks the assembled documents: a sentinel that
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import TYPE_CHECKING, Any
 
@@ -187,3 +188,57 @@ def _masked_paths(value: Any, path: KeyPath, env: Environment) -> list[tuple[Key
         return [(path, names)] if names else []
     items = list(value.items()) if isinstance(value, dict) else list(enumerate(value)) if isinstance(value, list) else []
     return [hit for k, v in items for hit in _masked_paths(v, (*path, k), env)]
+
+
+# --- inline credentials in production's command and args (init --from-k8s) ---------------------------
+
+_FLAG = re.compile(r"^--?([A-Za-z][A-Za-z0-9_.-]*)$")
+_ASSIGN = re.compile(r"^(--?)?([A-Za-z_][A-Za-z0-9_.-]*)=(.+)$", re.DOTALL)
+
+
+def _env_name(text: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").upper()
+    return name if name and not name[0].isdigit() else f"ARG_{name}"
+
+
+def _candidates(token: str, previous: str) -> list[tuple[str, str]]:
+    """(variable name, value) pairs of ``token`` that look like credentials: ``--name=value``,
+    ``NAME=value``, the value after a ``--name`` flag, a bare value by its shape, and the same
+    inside a shell command line."""
+    from devenv.importer import credential_reason
+
+    assign = _ASSIGN.match(token)
+    flag = _FLAG.match(previous)
+    if assign:
+        name, value = assign.group(2), assign.group(3)
+    else:
+        name, value = (flag.group(1) if flag else ""), token
+    if credential_reason(_env_name(name) if name else "", value) and not any(c.isspace() for c in value):
+        return [(_env_name(name) if name else "", value)]
+    if any(c.isspace() for c in token):
+        words = token.split()
+        return [pair for prev, word in zip(["", *words], words, strict=False) for pair in _candidates(word, prev)]
+    return []
+
+
+def inline_credentials(tokens: list[str], comp: str) -> dict[str, str]:
+    """Variable name -> value of every credential written inline in ``tokens`` (production's
+    ``command`` + ``args``)."""
+    found: dict[str, str] = {}
+    for prev, token in zip(["", *tokens], tokens, strict=False):
+        for name, value in _candidates(token, prev):
+            var = name or f"{_env_name(comp)}_ARG_{len(found) + 1}"
+            while var in found and found[var] != value:
+                var += "_"
+            found[var] = value
+    return found
+
+
+def referenced_command(tokens: list[str], found: dict[str, str]) -> list[str]:
+    """``sh -c 'exec ...'`` with each inline credential as ``"${VAR}"`` (the value is never kept)."""
+    env = Environment()
+    masked = list(tokens)
+    for var, value in sorted(found.items(), key=lambda kv: -len(kv[1])):
+        marker = env.sentinel(var)
+        masked = [t.replace(value, marker) for t in masked]
+    return ["sh", "-c", exec_line(masked, env)]

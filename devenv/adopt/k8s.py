@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from devenv import importer
+from devenv.adopt import credrefs
 from devenv.adopt.result import Adopted, dns_name
 from devenv.errors import DevenvError
 from devenv.importer import mappings
@@ -76,8 +77,10 @@ def read_k8s(path: Path, root: Path, tenant: str, contexts: dict[str, Path] | No
     namespace = _namespace(found, tenant)
     base = path if path.is_dir() else path.parent
     app = _app_doc(found, objects, root, base.resolve(), contexts or {}, adopted)
+    inline = _secret_env_refs(app)
     adopted.app = app
     result = importer.import_profile(tenant, objects, parse_app(app, root, root / "devenv.yaml"), namespace)
+    _reference_inline(result.profile, inline)
     said = {n.message.split(": ", 1)[-1] for n in adopted.notes}
     for note in result.notes:
         if note.split(": ", 1)[-1] not in said:
@@ -86,6 +89,12 @@ def read_k8s(path: Path, root: Path, tenant: str, contexts: dict[str, Path] | No
     adopted.overlay = _overlay(result.profile, app)
     _local_hosts(found, objects, app, adopted)
     return adopted
+
+
+def _reference_inline(profile: dict[str, Any], inline: dict[str, list[str]]) -> None:
+    for comp, names in inline.items():
+        refs = profile.setdefault("components", {}).setdefault(comp, {}).setdefault("secrets", [])
+        refs += [{"name": f"{comp}-env", "key": n, "env": n} for n in names]
 
 
 # --------------------------------------------------------------------------- reading
@@ -245,6 +254,32 @@ def _ports_per_tenant(*sections: dict[str, Any]) -> int:
     return max(20, -(-n // 10) * 10)
 
 
+def _inline_credentials(f: _Found, doc: dict[str, Any], adopted: Adopted) -> None:
+    """A credential written inline in production's command or args (``--requirepass s3cr3t``) is
+    never copied into devenv.yaml: the command runs through ``sh -c`` with ``"${VAR}"`` in its place
+    and ``VAR`` becomes a secret reference of the component (``_secret_env``, into the profile); the
+    value itself is not kept anywhere (locally devenv generates one, or devenv.personal.yaml sets it)."""
+    tokens = [*doc.get("entrypoint", []), *doc.get("command", [])]
+    found = credrefs.inline_credentials(tokens, f.component)
+    if not found:
+        return
+    doc["entrypoint"] = credrefs.referenced_command(tokens, found)
+    doc.pop("command", None)
+    doc["_secret_env"] = sorted(found)
+    where = "command" if f.container.get("command") else "args"
+    adopted.note(f.file, line_of(f.container, where) or line_of(f.container), where,
+                 f"{f.component}: {', '.join(sorted(found))} written inline look like credentials: devenv.yaml runs the "
+                 f"command through `sh -c` with {credrefs.refs(sorted(found))} in their place and the profile references "
+                 f"secret '{f.component}-env' for them; the values are not kept (set them in devenv.personal.yaml, "
+                 "or devenv generates them; production should keep them in a Secret)")
+
+
+def _secret_env_refs(app: dict[str, Any]) -> dict[str, list[str]]:
+    """Pop what ``_inline_credentials`` marked: component -> variables to reference as secrets."""
+    return {name: comp.pop("_secret_env") for section in ("components", "services")
+            for name, comp in (app.get(section) or {}).items() if "_secret_env" in comp}
+
+
 def _component(f: _Found, configmaps: dict[str, dict[str, str]], secrets: dict[str, list[str]],
                services: list[Obj], adopted: Adopted) -> dict[str, Any]:
     c = f.container
@@ -253,6 +288,7 @@ def _component(f: _Found, configmaps: dict[str, dict[str, str]], secrets: dict[s
         doc["entrypoint"] = [str(x) for x in c["command"]]
     if c.get("args"):
         doc["command"] = [str(x) for x in c["args"]]
+    _inline_credentials(f, doc, adopted)
     if c.get("workingDir"):
         doc["working_dir"] = str(c["workingDir"])
     ports = _ports(f, services, adopted)

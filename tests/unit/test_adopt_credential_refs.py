@@ -217,3 +217,47 @@ def test_init_validate_render_and_git_on_a_small_project(tmp_path: Path) -> None
     for rel in staged:
         if rel != ".env":
             assert not any(v in (root / rel).read_text() for v in SECRETS.values()), rel
+
+
+# --- init --from-k8s: credentials written inline in production's command and args -------------------
+
+INLINE = {"REQUIREPASS": "kVf83jdLq0XyZ12AbCdEf9", "PGPASSWORD": "Sup3rS3cretPw!", "CACHE_ARG_3": "x7Hq9LmZ2pWvR4kT8sY1uB3n"}
+MANIFEST = f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: cache, namespace: tenant-acme}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: cache}}}}
+  template:
+    metadata: {{labels: {{app: cache}}}}
+    spec:
+      containers:
+      - name: cache
+        image: redis:7
+        command: ["/bin/sh", "-c", "PGPASSWORD={INLINE['PGPASSWORD']} exec \\"$0\\" \\"$@\\""]
+        args: ["redis-server", "--requirepass", "{INLINE['REQUIREPASS']}", "--port", "6379", "{INLINE['CACHE_ARG_3']}"]
+"""
+
+
+def test_init_from_k8s_keeps_inline_credentials_of_args_out_of_every_file(tmp_path: Path) -> None:
+    (tmp_path / "prod.yaml").write_text(MANIFEST)
+    init = devenv(tmp_path, "init", "--from-k8s", "prod.yaml", "--tenant", "acme")
+    assert init.returncode == 0, init.stderr
+    written = {p: (tmp_path / p).read_text() for p in ("devenv.yaml", "profiles/acme.yaml", "devenv.local.yaml")}
+    assert not any(v in text for v in INLINE.values() for text in [*written.values(), init.stdout, init.stderr])
+    app = yaml.safe_load(written["devenv.yaml"])
+    cache = {**app.get("components", {}), **app.get("services", {})}["cache"]
+    assert cache["entrypoint"][:2] == ["sh", "-c"] and "command" not in cache
+    assert '--requirepass "${REQUIREPASS}" --port 6379 "${CACHE_ARG_3}"' in cache["entrypoint"][2]
+    refs = yaml.safe_load(written["profiles/acme.yaml"])["components"]["cache"]["secrets"]
+    assert {r["env"] for r in refs} >= set(INLINE) and {r["name"] for r in refs} == {"cache-env"}
+    assert devenv(tmp_path, "validate").returncode == 0
+    words = exec_line_argv(cache["entrypoint"][2])
+    assert words == ["/bin/sh", "-c", 'PGPASSWORD=v1 exec "$0" "$@"', "redis-server", "--requirepass", "v2",
+                     "--port", "6379", "v3"]
+
+
+def exec_line_argv(line: str) -> list[str]:
+    """The argv the container's shell execs, with the three variables set to v1, v2, v3."""
+    return sh_argv(line, {"PGPASSWORD": "v1", "REQUIREPASS": "v2", "CACHE_ARG_3": "v3"})
