@@ -118,7 +118,8 @@ def secret_command(r: ServiceReader, svc: Service) -> None:
     non-empty ``entrypoint`` takes the command along (both in one shell line, in order), so the
     image's own ENTRYPOINT is replaced exactly as the compose file replaced it; a command alone
     stays the command (the image's ENTRYPOINT still runs it)."""
-    tokens = {k: command_tokens(svc.data.get(k)) for k in ("entrypoint", "command") if k in svc.out}
+    tokens = {k: mask_inline(r, svc, command_tokens(svc.data.get(k))) for k in ("entrypoint", "command")
+              if k in svc.out}
     names = [n for toks in tokens.values() for t in toks for n in r.env.names_in(t)]
     if not names:
         return
@@ -133,6 +134,22 @@ def secret_command(r: ServiceReader, svc: Service) -> None:
     deliver(r, svc, list(dict.fromkeys(names)), svc.key(key))
 
 
+def mask_inline(r: ServiceReader, svc: Service, tokens: list[str]) -> list[str]:
+    """``tokens`` with each credential written literally in them (``--requirepass kVf83...``, by the
+    rules of ``inline_credentials``) replaced by a sentinel, as if it came from a variable: its
+    value then travels like an interpolated credential (the component's secret, the dev value in
+    devenv.personal.yaml), never into devenv.yaml."""
+    found = inline_credentials([t for t in tokens if not SENTINEL.search(t)], svc.comp)
+    for var, value in sorted(found.items(), key=lambda kv: -len(kv[1])):
+        same = [n for n in r.env.masked if r.env.value(n) == value]  # the value already has a name: reuse it
+        var = same[0] if same else var
+        while r.env.value(var) not in (None, value):
+            var += "_"
+        r.env.dotenv[var] = value
+        tokens = [t.replace(value, r.env.sentinel(var)) for t in tokens]
+    return tokens
+
+
 def command_tokens(value: Any) -> list[str]:
     from devenv.adopt.services import command_list
 
@@ -141,6 +158,7 @@ def command_tokens(value: Any) -> list[str]:
 
 def secret_health(r: ServiceReader, svc: Service, cmd: str | list[str]) -> str | list[str]:
     """A health test with a credential in it: a shell command with ``${VAR}`` in its place."""
+    cmd = mask_inline(r, svc, [cmd])[0] if isinstance(cmd, str) else mask_inline(r, svc, cmd)
     names = [n for part in ([cmd] if isinstance(cmd, str) else cmd) for n in r.env.names_in(part)]
     if not names:
         return cmd
@@ -211,8 +229,8 @@ def _candidates(token: str, previous: str) -> list[tuple[str, str]]:
     flag = _FLAG.match(previous)
     if assign:
         name, value = assign.group(2), assign.group(3)
-    else:
-        name, value = (flag.group(1) if flag else ""), token
+    else:  # a one- or two-letter flag (-a, -p) names nothing a variable should be called
+        name, value = (flag.group(1) if flag and len(flag.group(1)) > 2 else ""), token
     if credential_reason(_env_name(name) if name else "", value) and not any(c.isspace() for c in value):
         return [(_env_name(name) if name else "", value)]
     if any(c.isspace() for c in token):

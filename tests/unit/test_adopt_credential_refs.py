@@ -261,3 +261,27 @@ def test_init_from_k8s_keeps_inline_credentials_of_args_out_of_every_file(tmp_pa
 def exec_line_argv(line: str) -> list[str]:
     """The argv the container's shell execs, with the three variables set to v1, v2, v3."""
     return sh_argv(line, {"PGPASSWORD": "v1", "REQUIREPASS": "v2", "CACHE_ARG_3": "v3"})
+
+
+def test_a_credential_written_literally_in_a_compose_command_goes_to_the_personal_overlay(tmp_path: Path) -> None:
+    literal = "kVf83jdLq0XyZ12AbCdEf9"
+    compose = (f"services:\n  cache:\n    image: redis:7\n    command: [redis-server, --requirepass, {literal}, --port, '6379']\n"
+               f"    healthcheck:\n      test: [CMD, redis-cli, -a, {literal}, ping]\n")
+    root = project(tmp_path / "p", compose, {})
+    adopted = read_compose(root, root, "acme", shell={})
+    assert adopted.errors == []
+    committed = "".join(yaml.safe_dump(d) for d in (adopted.app, adopted.profile, adopted.overlay))
+    assert literal not in committed and not any(literal in str(n) for n in adopted.notes)
+    cache = adopted.app["services"]["cache"]
+    assert cache["command"] == ["sh", "-c", 'exec redis-server --requirepass "${CACHE_ARG_1}" --port 6379']
+    assert cache["health"]["cmd"] == 'redis-cli -a "${CACHE_ARG_1}" ping'
+    assert adopted.personal == {"defaults": {"secrets": {"cache-env": {"CACHE_ARG_1": literal}}}}
+
+
+def test_ordinary_commands_are_left_alone() -> None:
+    from devenv.adopt.credrefs import inline_credentials
+
+    for tokens in (["python3", "-m", "http.server", "8000"], ["sh", "-c", "exec gunicorn -b 0.0.0.0:8000 app:wsgi"],
+                   ["redis-server", "--appendonly", "yes"], ["postgres", "-c", "max_connections=200"],
+                   ["celery", "-A", "shop.tasks", "worker", "--loglevel=INFO", "--concurrency=4"]):
+        assert inline_credentials(tokens, "x") == {}, tokens
