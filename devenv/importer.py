@@ -228,6 +228,7 @@ NOT_RUNNING = "components not running"
 SERVICE_NOT_RUNNING = "backing services not running"
 PINNED = "images pinned to digests"
 UNDECLARED_PORT = "Service ports devenv.yaml does not declare"
+PROBE_CREDENTIAL = "probes with inline credentials not imported"
 NOTES_PER_KIND = 5  # shown of each kind before "... and N more like this"
 
 
@@ -590,7 +591,25 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _placement_doc(w: _Workload, common: dict[str, str]) -> dict[str, Any]:
+def holds_credential(value: Any) -> bool:
+    """Whether a probe (any plain value) carries a credential inline: a header whose name or value
+    says so, a ``--flag VALUE`` / ``NAME=VALUE`` / query parameter, or a value shaped like a key."""
+    if isinstance(value, dict):
+        named = isinstance(value.get("name"), str) and isinstance(value.get("value"), str)
+        return (named and credential_reason(value["name"].replace("-", "_"), value["value"]) is not None) or any(
+            holds_credential(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_credential(v) for v in value)
+    words = re.split(r"[\s?&;'\"]+", value) if isinstance(value, str) else []
+    for prev, word in zip(["", *words], words, strict=False):
+        name, sep, rest = word.lstrip("-").partition("=")
+        flag = prev.lstrip("-").replace("-", "_") if prev.startswith("-") and len(prev) > 3 else ""
+        if credential_reason(name.replace("-", "_"), rest) if sep else credential_reason(flag, word):
+            return True
+    return False
+
+
+def _placement_doc(w: _Workload, common: dict[str, str], notes: list[str] | None = None) -> dict[str, Any]:
     """Per-workload scheduling as production sets it: the node selector beyond the tenant's,
     tolerations and affinity verbatim, production's probes and its service account."""
     pod = _pod_spec(w.obj)
@@ -605,6 +624,11 @@ def _placement_doc(w: _Workload, common: dict[str, str]) -> dict[str, Any]:
         doc["affinity"] = plain(pod["affinity"])
     probes = {kind: plain(w.container[f"{kind}Probe"]) for kind in ("readiness", "liveness", "startup")
               if w.container.get(f"{kind}Probe")}
+    for kind in [k for k, probe in probes.items() if holds_credential(probe)]:
+        del probes[kind]  # the profile is committed: a token in a probe's header or command stays out
+        _note(notes if notes is not None else [], PROBE_CREDENTIAL,
+              f"{w.component}: production's {kind}Probe holds an inline credential; not imported "
+              "(devenv.yaml's health check applies; production should read it from a Secret)")
     if probes:
         doc["probes"] = probes
     account = pod.get("serviceAccountName")
@@ -680,7 +704,7 @@ def _components(workloads: list[_Workload], app: App, comp_env: dict[str, dict[s
                                                   "cluster?); left out, so local runs devenv.yaml's own")
             continue
         doc = _component_doc(w, comp_env[name], digests.get(name), notes)
-        doc.update(_placement_doc(w, tenant_wide[0]))
+        doc.update(_placement_doc(w, tenant_wide[0], notes))
         own = {k: v for k, v in w.secret_env.items() if comp.role != "app" or (k, v) not in tenant_wide[1]}
         if own:
             doc["secrets"] = _secret_docs(own)

@@ -239,3 +239,25 @@ def test_null_containers_env_from_and_ports_are_skipped(shop: Path, edit: tuple[
                "spec: {selector: {app: web}, ports: [null, {port: 80, targetPort: 8000}]}\n")
     res = profile_of(shop, deploy(env="        - {name: OK, value: z}").replace(*edit) + service)
     assert web_env(res)["OK"] == "z" and res.ports["web"] == ["service web 80->8000/TCP"]
+
+
+TOKEN = "kVf83jdLq0XyZ12AbCdEf9"
+
+
+@pytest.mark.parametrize("probe", [
+    f"exec: {{command: [sh, -c, \"curl -H 'Authorization: Bearer {TOKEN}' localhost:8000\"]}}",
+    f"exec: {{command: [redis-cli, --pass, {TOKEN}, ping]}}",
+    f"httpGet: {{path: '/health?token={TOKEN}', port: 8000}}",
+    f"httpGet: {{path: /health, port: 8000, httpHeaders: [{{name: X-Api-Key, value: {TOKEN}}}]}}",
+])
+def test_a_probe_with_an_inline_credential_stays_out_of_the_profile(shop: Path, probe: str) -> None:
+    text = deploy().replace("        env:\n", f"        readinessProbe: {{{probe}}}\n        env:\n")
+    res = profile_of(shop, text)
+    assert TOKEN not in importer.profile_yaml(res.profile) and TOKEN not in " ".join(res.notes)
+    assert any("production's readinessProbe holds an inline credential; not imported" in n for n in res.notes)
+
+
+def test_an_ordinary_probe_is_kept(shop: Path) -> None:
+    text = deploy().replace("        env:\n", "        readinessProbe: {exec: {command: [pg_isready, -U, shop]}}\n        env:\n")
+    assert profile_of(shop, text).profile["components"]["web"]["probes"] == {
+        "readiness": {"exec": {"command": ["pg_isready", "-U", "shop"]}}}
