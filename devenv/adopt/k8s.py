@@ -370,6 +370,10 @@ def _health(f: _Found, ports: list[dict[str, Any]], adopted: Adopted) -> dict[st
     probe = c.get("readinessProbe") or c.get("startupProbe") or c.get("livenessProbe")
     if not probe:
         return None
+    if importer.holds_credential(probe):  # devenv.yaml is committed: no token from a header or a command
+        adopted.note(f.file, line_of(c), "readinessProbe", f"{f.component}: the probe holds an inline credential; "
+                     "no health check is written (add one to devenv.yaml that reads it from the env)")
+        return None
     out: dict[str, Any] = {}
     named = {str(p.get("name")): p.get("containerPort") for p in mappings(c.get("ports"))}
     if isinstance(probe.get("httpGet"), dict):

@@ -237,6 +237,8 @@ spec:
         image: redis:7
         command: ["/bin/sh", "-c", "PGPASSWORD={INLINE['PGPASSWORD']} exec \\"$0\\" \\"$@\\""]
         args: ["redis-server", "--requirepass", "{INLINE['REQUIREPASS']}", "--port", "6379", "{INLINE['CACHE_ARG_3']}"]
+        readinessProbe:
+          exec: {{command: [redis-cli, --pass, "{INLINE['REQUIREPASS']}", ping]}}
 """
 
 
@@ -248,7 +250,8 @@ def test_init_from_k8s_keeps_inline_credentials_of_args_out_of_every_file(tmp_pa
     assert not any(v in text for v in INLINE.values() for text in [*written.values(), init.stdout, init.stderr])
     app = yaml.safe_load(written["devenv.yaml"])
     cache = {**app.get("components", {}), **app.get("services", {})}["cache"]
-    assert cache["entrypoint"][:2] == ["sh", "-c"] and "command" not in cache
+    assert cache["entrypoint"][:2] == ["sh", "-c"] and "command" not in cache and "health" not in cache
+    assert "the probe holds an inline credential; no health check is written" in init.stderr
     assert '--requirepass "${REQUIREPASS}" --port 6379 "${CACHE_ARG_3}"' in cache["entrypoint"][2]
     refs = yaml.safe_load(written["profiles/acme.yaml"])["components"]["cache"]["secrets"]
     assert {r["env"] for r in refs} >= set(INLINE) and {r["name"] for r in refs} == {"cache-env"}
