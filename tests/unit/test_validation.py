@@ -261,3 +261,61 @@ def test_one_bad_port_base_is_one_problem(shop: Path) -> None:
     text = (shop / "devenv.yaml").read_text().replace("port_base: 18000", "port_base: 65530")
     (shop / "devenv.yaml").write_text(text)
     assert [p.key for p in problems_of(shop)] == ["port_base"]
+
+
+# --- each schema refusal in the user's words (what `devenv validate` prints) ------------------------
+
+def _edited(root: Path, edit: Any) -> list[tuple[str, str, str]]:
+    path = root / "devenv.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    edit(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return [(p.key, p.message, p.hint) for p in problems_of(root) if p.severity == "error"]
+
+
+def _rename(doc: dict, old: str, new: str) -> None:
+    doc["components"][new] = doc["components"].pop(old)
+    doc["components"]["api"]["depends_on"] = [d for d in doc["components"]["api"].get("depends_on", []) if d != old]
+
+
+SCHEMA_REFUSALS = {
+    "dns-name": (lambda d: _rename(d, "scheduler", "Sched_1"),
+                 ("components.Sched_1", "'Sched_1' is not a valid name: expected a name of lower-case letters, digits "
+                  "and '-' (starting and ending with a letter or digit)", "rename it, e.g. 'sched-1'")),
+    "env-name": (lambda d: d["components"]["web"].__setitem__("env", {"1-BAD": "x"}),
+                 ("components.web.env.1-BAD", "'1-BAD' is not a valid name: expected an environment variable name "
+                  "(letters, digits and '_', not starting with a digit)", "rename it, e.g. '_1_BAD'")),
+    "long-key": (lambda d: d["images"]["web"].__setitem__("args", {"A" * 254: "1"}),
+                 (f"images.web.args.{'A' * 254}", f"'{'A' * 254}' is not a valid name: expected a name of at most "
+                  "253 characters", "rename it, see docs/config.md")),
+    "enum": (lambda d: d["components"]["web"].__setitem__("live_update", "sometimes"),
+             ("components.web.live_update", "'sometimes' is not one of: restart, reload, rebuild",
+              "choose one of: rebuild, reload, restart")),
+    "maximum": (lambda d: d.__setitem__("port_base", 70000),
+                ("port_base", "70000 is out of range: expected at most 65535", "expected: First host port of tenant 0; "
+                 "tenant i (in name order) starts at port_base + i * ports_per_tenant.")),
+    "minimum": (lambda d: d["components"]["web"]["ports"][0].__setitem__("container", 0),
+                ("components.web.ports[0].container", "0 is out of range: expected at least 1",
+                 "expected: The port inside the container.")),
+    "exclusive-minimum": (lambda d: d["components"]["web"]["health"].__setitem__("interval", 0),
+                          ("components.web.health.interval", "0 is out of range: expected more than 0",
+                           "expected: Seconds between checks (default 2).")),
+    "empty": (lambda d: d["images"]["web"].__setitem__("context", ""),
+              ("images.web.context", "must not be empty",
+               "expected: Build context directory, relative to the project root (must stay inside it).")),
+    "too-long": (lambda d: d["components"]["web"]["ports"][0].__setitem__("name", "h" * 16),
+                 ("components.web.ports[0].name", f"'{'h' * 16}' is longer than 15 characters", "shorten it")),
+}
+
+
+@pytest.mark.parametrize("case", list(SCHEMA_REFUSALS))
+def test_a_schema_refusal_names_the_key_what_was_expected_and_the_fix(shop: Path, case: str) -> None:
+    edit, expected = SCHEMA_REFUSALS[case]
+    assert _edited(shop, edit)[0] == expected
+
+
+def test_a_tenant_defined_twice_names_both_files(shop: Path) -> None:
+    (shop / "profiles" / "acme.yml").write_text((shop / "profiles" / "acme.yaml").read_text())
+    dup = [p for p in problems_of(shop) if "defined twice" in p.message]
+    assert [(p.key, p.message, p.hint) for p in dup] == [
+        ("", "tenant 'acme' is defined twice (also in profiles/acme.yaml)", "keep one of the two files")]
