@@ -89,3 +89,28 @@ def test_lint_command_on_files_exits_1(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["lint", "--json", str(CORPUS / "bad-apt" / "Dockerfile")]) == 1
     out = capsys.readouterr().out
     assert '"rule": "apt-update-alone"' in out
+
+
+@pytest.mark.parametrize(("copy", "issues"), [
+    ("COPY --from=1 x y", [(3, "unknown-stage", "--from=1: no earlier stage has index 1",
+                            "use the index (or the AS name) of a stage above this one", "error")]),
+    ("COPY --from=0 x y", []),
+    ("COPY --from=ONE x y", []),  # stage names are case-insensitive
+    ("COPY --from=$SRC x y", []),  # a build argument: known only at build time
+    ("COPY --from=alpine:3 x y", []),  # an image, written with its tag
+    ("COPY --from=tools x y", [(3, "unknown-stage", "--from=tools: no stage named 'tools' above this line; Docker "
+                                "would pull an image called 'tools'", "name an earlier stage (FROM ... AS tools), or "
+                                "write the image with its tag", "warning")]),
+])
+def test_copy_from_names_an_earlier_stage(copy: str, issues: list[tuple]) -> None:
+    from devenv.model.dockerfile_syntax import check
+
+    found = check(f"FROM a AS one\nFROM b\n{copy}\n")
+    assert [(i.line, i.rule, i.message, i.fix, i.severity) for i in found] == issues
+
+
+def test_copy_from_the_stage_it_is_in_is_refused() -> None:
+    from devenv.model.dockerfile_syntax import check
+
+    assert [(i.line, i.rule, i.message, i.fix) for i in check("FROM a AS one\nCOPY --from=one x y\n")] == [
+        (2, "unknown-stage", "--from=one names the stage it is in", "copy from an earlier stage")]
