@@ -319,3 +319,52 @@ def test_a_tenant_defined_twice_names_both_files(shop: Path) -> None:
     dup = [p for p in problems_of(shop) if "defined twice" in p.message]
     assert [(p.key, p.message, p.hint) for p in dup] == [
         ("", "tenant 'acme' is defined twice (also in profiles/acme.yaml)", "keep one of the two files")]
+
+
+def test_a_missing_key_is_named_with_what_it_is_for(shop: Path) -> None:
+    assert _edited(shop, lambda d: d["images"]["web"].pop("context"))[0] == (
+        "images.web.context", "missing required key 'context'",
+        "add 'context:' here (Build context directory, relative to the project root (must stay inside it).)")
+
+
+def _edited_overlay(root: Path, edit: Any) -> list[tuple[str, str, str]]:
+    path = root / "devenv.local.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    edit(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return [(p.key, p.message, p.hint) for p in problems_of(root) if "overlap" in p.message]
+
+
+def test_overlapping_port_ranges_point_at_their_cause(shop: Path) -> None:
+    """Too few ports per tenant, one pin under ``defaults`` shared by all, or one tenant's pin on
+    another's range: each names the key to change and how."""
+    assert _edited(shop, lambda d: d.__setitem__("ports_per_tenant", 1))[1] == (
+        "port_base", "host ports of tenants 'acme' (18000-18002) and 'globex' (18001-18003) overlap",
+        "raise ports_per_tenant to cover every component port")
+
+
+def test_a_port_base_pinned_under_defaults_overlaps_every_tenant(shop: Path) -> None:
+    assert _edited_overlay(shop, lambda d: d["defaults"].__setitem__("port_base", 19000))[0] == (
+        "defaults.port_base", "host ports of tenants 'acme' (19000-19002) and 'globex' (19000-19002) overlap",
+        "pin port_base per tenant under `tenants.<name>`, not under `defaults`")
+
+
+def test_a_tenants_pin_on_anothers_range_names_the_pin(shop: Path) -> None:
+    assert _edited_overlay(shop, lambda d: d["tenants"].setdefault("acme", {}).__setitem__("port_base", 18020))[0] == (
+        "tenants.acme.port_base", "host ports of tenants 'acme' (18020-18022) and 'globex' (18020-18022) overlap",
+        "pin a free range with `tenants.acme.port_base`, or remove the pin")
+
+
+@pytest.mark.parametrize(("text", "line", "message", "hint"), [
+    ("a:\n\tb: 1\n", 2, "not valid YAML: found character '\\t' that cannot start any token",
+     "YAML does not allow tabs for indentation: indent with spaces"),
+    ("a: [1\n", 2, "not valid YAML: expected ',' or ']', but got '<stream end>'",
+     "check indentation, colons and quoting on that line"),
+    ("a: b: c\n", 1, "not valid YAML: mapping values are not allowed here",
+     "check indentation, colons and quoting on that line"),
+])
+def test_yaml_syntax_errors_name_the_line_and_the_fix(text: str, line: int, message: str, hint: str) -> None:
+    from devenv.model.yamlpos import parse_yaml_text
+
+    doc, problems = parse_yaml_text(text, "x.yaml")
+    assert doc is None and problems == [Problem("x.yaml", line, "", message, hint)]
