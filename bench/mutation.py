@@ -14,9 +14,12 @@ that either adds the test that kills it or says why it is harmless.
 
 Cost on the shared 2-core machine (2026-12-02, niced, two workers, load average 4 to 9 from
 others): build 406 mutants in 7.5 min, secrets 251 in 4 min, watch 25 to 75 mutants/min (1,364
-mutants, run in several sittings); render has 1,456 mutants and model was not run: each needs its
-own sitting of half an hour or more. ``--keep`` and ``--survivors`` make
-the review loop cheap: add tests, re-run only what survived. Results: bench/mutation-results.md.
+mutants, run in several sittings), render 1,481 in about 40 min over two sittings. model has
+7,000+ mutants (3.6 min just to generate them): mutmut runs the cheapest first, about 100 a minute,
+but the last two thirds sit in functions every validation test goes through (the YAML reader, the
+schema checks), and their survivors cost a run of hundreds of tests each: 3 to 4 a minute. Give it
+``--budget`` and ``--keep`` and resume it in later sittings. ``--survivors`` makes the review loop
+cheap: add tests, re-run only what survived. Results: bench/mutation-results.md.
 """
 
 from __future__ import annotations
