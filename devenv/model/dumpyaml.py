@@ -450,13 +450,7 @@ def pieces(text: str, count: int) -> list[str] | None:
     return [text[:bounds[0]]] + ["items:\n" + text[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
 
 
-def halves(text: str) -> tuple[str, str] | None:
-    """``pieces(text, 2)``: the text cut at an item near its middle."""
-    parts = pieces(text, 2)
-    return (parts[0], parts[1]) if parts else None
-
-
-class Half(NamedTuple):
+class Piece(NamedTuple):
     """What a piece's reader sends back: the document's keys in order, its ``kind``, and ``each``'s
     results for its items, in order."""
 
@@ -465,7 +459,7 @@ class Half(NamedTuple):
     results: list[Any]
 
 
-def joined(*parts: Half | None) -> list[Any] | None:
+def joined(*parts: Piece | None) -> list[Any] | None:
     """Every piece's results, when the pieces are the parts of one ``List`` document; else ``None``."""
     done = [p for p in parts if p is not None]
     if len(done) < 2 or len(done) != len(parts) or done[0].keys[-1:] != ["items"]:
@@ -501,7 +495,7 @@ def read_list_split(text: str, source: str, each: Callable[[Any], list[Any]], co
     with gc_paused():
         try:
             children.extend(_fork(part, source, each, budget) for part in parts[1:])
-            mine = _half(parts[0], source, each, budget)
+            mine = _read_piece(parts[0], source, each, budget)
             theirs = [_unpack(_read_all(fd)) if mine is not None else None for _, fd in children]
         except OSError:  # no pipe or no fork here (a process or file limit): a miss, read in one piece
             return None
@@ -534,7 +528,7 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _half(text: str, source: str, each: Callable[[Any], list[Any]], budget: int) -> Half | None:
+def _read_piece(text: str, source: str, each: Callable[[Any], list[Any]], budget: int) -> Piece | None:
     """A piece read plainly (its budget its share of the whole's ``node_budget``), and ``each`` on
     its items."""
     try:
@@ -547,18 +541,18 @@ def _half(text: str, source: str, each: Callable[[Any], list[Any]], budget: int)
         results = [out for item in docs[0]["items"] for out in each(item)]
     except DevenvError:
         return None
-    return Half(list(docs[0]), docs[0].get("kind"), results)
+    return Piece(list(docs[0]), docs[0].get("kind"), results)
 
 
 def _child(read: int, write: int, text: str, source: str, each: Callable[[Any], list[Any]], budget: int) -> NoReturn:
-    """The forked reader of a piece: its ``Half`` down the pipe, or nothing."""
+    """The forked reader of a piece: its ``Piece`` down the pipe, or nothing."""
     code = 1
     try:
         os.close(read)
-        half = _half(text, source, each, budget)
-        if half is not None:
+        piece = _read_piece(text, source, each, budget)
+        if piece is not None:
             with os.fdopen(write, "wb") as pipe:
-                pipe.write(_pack(tuple(half)))
+                pipe.write(_pack(tuple(piece)))
             code = 0
     finally:
         os._exit(code)  # never the parent's exit handlers, whatever happened
@@ -572,12 +566,12 @@ def _pack(value: tuple[Any, ...]) -> bytes:
         return b"p" + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _unpack(data: bytes) -> Half | None:
+def _unpack(data: bytes) -> Piece | None:
     """What ``_pack`` wrote (this process's own child; an empty pipe is a child that failed)."""
     if data[:1] == b"m":
-        return Half(*marshal.loads(data[1:]))
+        return Piece(*marshal.loads(data[1:]))
     if data[:1] == b"p":
-        return Half(*pickle.loads(data[1:]))  # noqa: S301 - written by this process's own fork
+        return Piece(*pickle.loads(data[1:]))  # noqa: S301 - written by this process's own fork
     return None
 
 

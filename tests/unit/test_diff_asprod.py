@@ -187,6 +187,15 @@ def test_digest_pin_matched_by_tag(project: Project) -> None:
         check_images_present(resolve_as_prod(project, "acme"), other, pull=False)
 
 
+class EngineDown:
+    """An SDK client whose engine does not answer."""
+
+    class images:  # noqa: N801 - mimics the SDK's attribute
+        @staticmethod
+        def get(name: str) -> Any:
+            raise ConnectionError("connection refused")
+
+
 def test_dev_components_are_not_checked(project: Project) -> None:
     refs = [r for r in pinned_refs(project, "acme") if "/web:" not in r]
     client = FakeClient({r: FakeImage() for r in refs})
@@ -196,14 +205,8 @@ def test_dev_components_are_not_checked(project: Project) -> None:
 def test_engine_down_is_an_engine_error(project: Project) -> None:
     from devenv.errors import EngineError
 
-    class Down:
-        class images:  # noqa: N801 - mimics the SDK's attribute
-            @staticmethod
-            def get(name: str) -> Any:
-                raise ConnectionError("connection refused")
-
     with pytest.raises(EngineError):
-        check_images_present(resolve_as_prod(project, "acme"), Down())
+        check_images_present(resolve_as_prod(project, "acme"), EngineDown())
 
 
 def test_repo_fixture_profiles_load(tmp_path: Path) -> None:
@@ -282,14 +285,8 @@ def test_an_untagged_image_is_pulled_as_latest_and_a_failure_shows_its_first_lin
 
 
 def test_engine_down_says_what_was_asked_and_how_to_start_it(project: Project) -> None:
-    class Down:
-        class images:  # noqa: N801 - mimics the SDK's attribute
-            @staticmethod
-            def get(name: str) -> Any:
-                raise ConnectionError("connection refused")
-
     with pytest.raises(DevenvError) as err:
-        check_images_present(resolve_as_prod(project, "acme"), Down())
+        check_images_present(resolve_as_prod(project, "acme"), EngineDown())
     assert err.value.message == "the Docker engine did not answer an image lookup (ConnectionError)"
     assert err.value.hint == "check `docker info`; `devenv doctor` says how to start the engine"
 

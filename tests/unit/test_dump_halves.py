@@ -16,7 +16,7 @@ import yaml._yaml as cyaml
 from devenv import importer
 from devenv.errors import DevenvError
 from devenv.model import dumpyaml
-from devenv.model.dumpyaml import Half, halves, joined, load_stream, pieces, read_list_split
+from devenv.model.dumpyaml import Piece, joined, load_stream, pieces, read_list_split
 
 
 def plain(value: Any) -> Any:
@@ -47,7 +47,7 @@ def always_split(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(dumpyaml, "cores", lambda: 2)  # two pieces, whatever this machine has
     real = dumpyaml.joined
 
-    def counting(*parts: Half | None) -> list[Any] | None:
+    def counting(*parts: Piece | None) -> list[Any] | None:
         out = real(*parts)
         joins.append(out is not None)
         return out
@@ -58,7 +58,7 @@ def always_split(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def test_a_list_is_cut_at_an_item_of_its_top_level_items_near_the_middle() -> None:
     text = dump(10)
-    first, second = halves(text) or ("", "")
+    first, second = pieces(text, 2) or ("", "")
     assert first.endswith("\n") and second.startswith("items:\n- apiVersion: v1\n")
     assert first + second.removeprefix("items:\n") == text
     assert abs(len(first) - len(text) / 2) < len(item(9))
@@ -71,7 +71,7 @@ def test_a_list_is_cut_at_an_item_of_its_top_level_items_near_the_middle() -> No
     "items: [a,\n- b]\n",  # a flow list
 ], ids=["no-items", "indented", "nested-key", "flow"])
 def test_texts_without_a_top_level_items_list_at_column_0_are_not_cut(text: str) -> None:
-    assert halves(text) is None
+    assert pieces(text, 2) is None
 
 
 @pytest.mark.parametrize("count", [2, 3, 5, 8])
@@ -106,12 +106,12 @@ def test_a_middle_piece_holding_another_key_does_not_join(always_split: list[int
 
 def test_a_comment_between_items_and_its_first_entry_still_cuts() -> None:
     text = "items:\n# objects\n\n" + "".join(item(i) for i in range(4))
-    assert halves(text) is not None
+    assert pieces(text, 2) is not None
 
 
 def test_halves_join_only_when_the_first_ends_and_the_second_starts_with_items() -> None:
-    def half(*keys: str, kind: Any = None, results: tuple[Any, ...] = ()) -> Half:
-        return Half(list(keys), kind, list(results))
+    def half(*keys: str, kind: Any = None, results: tuple[Any, ...] = ()) -> Piece:
+        return Piece(list(keys), kind, list(results))
 
     assert joined(half("apiVersion", "items", results=(1,)), half("items", "kind", kind="List", results=(2,))) == [1, 2]
     assert joined(half("items", "kind", kind="List"), half("items")) is None  # items was not the open key
@@ -255,23 +255,23 @@ def test_a_child_that_wrote_nothing_is_a_miss(data: bytes) -> None:
 def test_values_marshal_cannot_carry_travel_by_pickle() -> None:
     import datetime
 
-    half = Half(["items"], None, [{"when": datetime.date(2024, 1, 2), "n": 1}])
+    half = Piece(["items"], None, [{"when": datetime.date(2024, 1, 2), "n": 1}])
     packed = dumpyaml._pack(tuple(half))
     assert packed[:1] == b"p" and dumpyaml._unpack(packed) == half
-    plain_half = Half(["items", "kind"], "List", [{"n": 1}])
+    plain_half = Piece(["items", "kind"], "List", [{"n": 1}])
     assert dumpyaml._pack(tuple(plain_half))[:1] == b"m" and dumpyaml._unpack(dumpyaml._pack(tuple(plain_half))) == plain_half
 
 
 def test_a_child_that_dies_is_a_miss(always_split: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     """A child killed (out of memory, a signal) leaves an empty pipe: the caller reads in one piece."""
-    real = dumpyaml._half
+    real = dumpyaml._read_piece
 
     def die_in_child(text: str, source: str, each: Any, budget: int) -> Any:
         if text.startswith("items:"):  # the second half: the child's
             dumpyaml.os.kill(dumpyaml.os.getpid(), 9)
         return real(text, source, each, budget)
 
-    monkeypatch.setattr(dumpyaml, "_half", die_in_child)
+    monkeypatch.setattr(dumpyaml, "_read_piece", die_in_child)
     assert read_list_split(dump(20), "d", each) is None
 
 
