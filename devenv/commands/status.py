@@ -39,16 +39,25 @@ def run(args: argparse.Namespace) -> int:
 
     root = project_root()
     tenants = split_names(args.tenant) or None
-    answer = _indexed(root, tenants) if args.backend == "compose" else None
-    if answer is None:
-        answer = _loaded(root, args.backend, tenants)
-    rows, warnings = answer
+    rows, warnings = _answer(root, args.backend, tenants)
     _check_named(root, tenants, rows)
     if not args.json:
         for w in warnings:
             print(f"devenv: {w}", file=sys.stderr)
     _show(_with_synced(root, rows), args.json)
     return 0
+
+
+def _answer(root: Path, backend: str, tenants: list[str] | None) -> tuple[list[Row], list[str]]:
+    """Rows and warnings; with the engine down, a mistyped tenant still says so first."""
+    from devenv.errors import DevenvError
+
+    try:
+        answer = _indexed(root, tenants) if backend == "compose" else None
+        return answer if answer is not None else _loaded(root, backend, tenants)
+    except DevenvError:
+        _check_named(root, tenants, [])
+        raise
 
 
 def _check_named(root: Path, tenants: list[str] | None, rows: list[Row]) -> None:

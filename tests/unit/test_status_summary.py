@@ -168,3 +168,20 @@ def test_a_hand_edited_index_is_a_miss_not_a_traceback(sample: Path, monkeypatch
     index.write_text(json.dumps(doc))
     assert _status(capsys) == full  # the full path answered, and wrote the index anew
     assert drop in json.loads(index.read_text())
+
+
+def test_a_mistyped_tenant_is_named_even_with_the_engine_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """``status -t acmee`` with no engine: the typo is the user's problem to fix first, not the engine."""
+    from devenv import cli
+    from tests.conftest import copy_sample
+
+    root = copy_sample(tmp_path / "shop")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("DEVENV_ROOT", str(root))
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    assert cli.main(["status", "-t", "acmee"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown tenant(s): acmee" in err and "known tenants: " in err
+    assert cli.main(["status", "-t", "acme"]) == 1  # a real tenant: the engine's absence is the answer
+    assert "does not answer" in capsys.readouterr().err
