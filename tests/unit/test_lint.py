@@ -114,3 +114,96 @@ def test_copy_from_the_stage_it_is_in_is_refused() -> None:
 
     assert [(i.line, i.rule, i.message, i.fix) for i in check("FROM a AS one\nCOPY --from=one x y\n")] == [
         (2, "unknown-stage", "--from=one names the stage it is in", "copy from an earlier stage")]
+
+
+# --- BuildKit's rules, each with its exact finding (direct calls: fast, and they kill mutants early) ---
+
+def _issues(text: str) -> list[tuple[int | None, str, str, str, str]]:
+    from devenv.model.dockerfile_syntax import check
+
+    return [(i.line, i.rule, i.message, i.fix, i.severity) for i in check(text)]
+
+
+ARITY = "complete the `COPY` line"
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("FROM a\nONBUILD FROM b\n", [(2, "onbuild", "FROM isn't allowed as an ONBUILD trigger",
+                                   "remove the line (ONBUILD takes RUN, COPY, ENV, ...)", "error")]),
+    ("FROM a\nONBUILD RUN true\n", []),
+    ("FROM a\nCOPY x\n", [(2, "arguments", "COPY requires at least two arguments", ARITY, "error")]),
+    ("FROM a\nCOPY x y\n", []),
+    ("FROM a\nHEALTHCHECK\n", [(2, "arguments", "HEALTHCHECK requires at least one argument",
+                                "complete the `HEALTHCHECK` line", "error")]),
+    ("FROM a\nUSER\n", [(2, "arguments", "USER requires exactly one argument",
+                         "write `USER <value>` (quote a value with spaces)", "error")]),
+    ("FROM a\nWORKDIR /app\n", []),
+])
+def test_argument_counts_buildkit_refuses(text: str, want: list[tuple]) -> None:
+    assert _issues(text) == want
+
+
+@pytest.mark.parametrize(("flag", "fix"), [
+    ("--frm=b", "did you mean --from?"),
+    ("--fr=a=b", "did you mean --from?"),  # the name ends at the first '='
+    ("--Xlink", "did you mean --link?"),  # only the dashes are stripped
+    ("--zzzz=b", "COPY takes --chmod, --chown, --exclude, --from, --link, --parents"),
+])
+def test_an_unknown_copy_flag_is_a_warning_with_the_closest_flag(flag: str, fix: str) -> None:
+    shown = flag.partition("=")[0]
+    assert _issues(f"FROM a\nCOPY {flag} x y\n") == [(2, "unknown-flag", f"unknown flag {shown} for COPY", fix, "warning")]
+
+
+def test_known_flags_with_values_holding_equals_signs_pass() -> None:
+    assert _issues("FROM a\nCOPY --chmod=a=b x y\n") == []
+
+
+DURATION_FIX = "durations like 30s, 1m30s, 500ms; --retries=3"
+
+
+@pytest.mark.parametrize(("line", "want"), [
+    ("HEALTHCHECK x", [(2, "healthcheck", "unknown type 'x' in HEALTHCHECK",
+                        "write HEALTHCHECK [OPTIONS] CMD command, or HEALTHCHECK NONE", "error")]),
+    ("HEALTHCHECK NONE", []),
+    ("HEALTHCHECK --interval=30s --retries=3 CMD x", []),
+    ("HEALTHCHECK --interval=5 CMD x", [(2, "healthcheck", "HEALTHCHECK --interval='5' is not a duration", DURATION_FIX, "error")]),
+    ("HEALTHCHECK --retries=x CMD x", [(2, "healthcheck", "HEALTHCHECK --retries='x' is not a whole number", DURATION_FIX, "error")]),
+    ("HEALTHCHECK --retries=a=1 CMD x", [(2, "healthcheck", "HEALTHCHECK --retries='a=1' is not a whole number",
+                                         DURATION_FIX, "error")]),
+    ("HEALTHCHECK --interval=$I CMD x", []),  # a build arg: known only at build time
+    ("HEALTHCHECK --Xinterval=5 CMD x", [(2, "unknown-flag", "unknown flag --Xinterval for HEALTHCHECK",
+                                          "did you mean --interval?", "warning")]),
+])
+def test_healthcheck_type_and_option_values(line: str, want: list[tuple]) -> None:
+    assert _issues(f"FROM a\n{line}\n") == want
+
+
+def test_expose_names_the_first_value_that_is_not_a_port() -> None:
+    assert _issues("FROM a\nEXPOSE 80 http 53/udp\n") == [
+        (2, "expose", "EXPOSE 'http' is not a port", "e.g. EXPOSE 8000 or EXPOSE 53/udp", "error")]
+    assert _issues("FROM a\nEXPOSE 80 8000-8010/tcp 53/udp $PORT\n") == []
+
+
+FROM_VAR = "FROM uses ${0}, which no ARG before the first FROM declares: it expands to nothing"
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("FROM $IMG\n", [(1, "from-variable", FROM_VAR.format("IMG"), "add `ARG IMG=<image>` at the top of the Dockerfile", "error")]),
+    ("FROM ${IMG}\n", [(1, "from-variable", FROM_VAR.format("IMG"), "add `ARG IMG=<image>` at the top of the Dockerfile", "error")]),
+    ("ARG A\nARG B=b\nFROM $A\nFROM $B\n", []),  # every ARG above the first FROM counts, not just the last
+    ("FROM --platform=$BUILDPLATFORM a\n", []),
+    ("FROM\n", [(1, "no-from", "FROM names no image", "write `FROM <image>[:tag] [AS name]`", "error")]),
+])
+def test_from_variables_need_a_global_arg(text: str, want: list[tuple]) -> None:
+    assert _issues(text) == want
+
+
+@pytest.mark.parametrize(("source", "want"), [
+    ("alpine", [(2, "unknown-stage", "--from=alpine: no stage named 'alpine' above this line; Docker would pull an image "
+                 "called 'alpine'", "name an earlier stage (FROM ... AS alpine), or write the image with its tag", "warning")]),
+    ("XX", [(2, "unknown-stage", "--from=XX: no stage named 'XX' above this line; Docker would pull an image called 'XX'",
+             "name an earlier stage (FROM ... AS XX), or write the image with its tag", "warning")]),
+    ("alpine:3", []), ("ghcr.io/x/y", []), ("a@sha256:00", []),
+])
+def test_copy_from_an_unknown_name_warns_unless_it_is_an_image_reference(source: str, want: list[tuple]) -> None:
+    assert _issues(f"FROM a\nCOPY --from={source} x y\n") == want

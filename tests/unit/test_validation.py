@@ -368,3 +368,128 @@ def test_yaml_syntax_errors_name_the_line_and_the_fix(text: str, line: int, mess
 
     doc, problems = parse_yaml_text(text, "x.yaml")
     assert doc is None and problems == [Problem("x.yaml", line, "", message, hint)]
+
+
+# --- direct checks on tiny documents: each message whole (file, line, key, text, fix) -----------------
+
+def _doc(text: str, name: str = "devenv.yaml", root: Path = Path("/nonexistent/proj")) -> Document:
+    from devenv.model.yamlpos import parse_yaml_text
+
+    doc, problems = parse_yaml_text(text, name, root / name)
+    assert doc is not None and problems == []
+    return doc
+
+
+def _said(problems: Any) -> list[tuple[int | None, str, str, str, str]]:
+    return [(p.line, p.key, p.message, p.hint, p.severity) for p in problems]
+
+
+def _schema(text: str, kind: str = "devenv", name: str = "devenv.yaml") -> list[tuple[int | None, str, str, str, str]]:
+    from devenv.model.validate import structural
+
+    return _said(structural(_doc(text, name), kind))
+
+
+NAME_FIX = "expected: The application's name (a DNS-1123 label); prefixes images and labels."
+DNS_WORDS_SHORT = "a name of lower-case letters, digits and '-' (starting and ending with a letter or digit)"
+
+
+@pytest.mark.parametrize(("value", "message", "hint"), [
+    ("5", "expected a string, got the number 5", NAME_FIX),
+    ("[a]", "expected a string, got a list",
+     "write the value on one line as a string (quote it), not as a nested list or mapping"),
+    ("2024-01-02", "expected a string, got the date 2024-01-02", "quote it to keep it text: '2024-01-02'"),
+    ("a/b", f"'a/b' looks like a host path; expected {DNS_WORDS_SHORT}", NAME_FIX),
+    ("\"it's\"", f"'it's' is not {DNS_WORDS_SHORT}", NAME_FIX),
+    ("A" * 48, f"'{'A' * 48}' is not {DNS_WORDS_SHORT}", NAME_FIX),  # 50 characters quoted: shown whole
+    ("A" * 49, f"'{'A' * 46}... is not {DNS_WORDS_SHORT}", NAME_FIX),  # 51: cut to 47 and '...'
+])
+def test_a_bad_app_name_is_explained_in_words(value: str, message: str, hint: str) -> None:
+    assert _schema(f"name: {value}\n") == [(1, "name", message, hint, "error")]
+
+
+def test_a_bad_number_bound_says_the_bound() -> None:
+    text = "name: a\ncomponents:\n  web:\n    ref: r\n    health: {cmd: x, interval: 0}\n"
+    assert _schema(text) == [(5, "components.web.health.interval", "0 is out of range: expected more than 0",
+                              "expected: Seconds between checks (default 2).", "error")]
+
+
+def test_a_bad_env_name_suggests_a_valid_one() -> None:
+    text = "name: a\ncomponents:\n  web:\n    ref: r\n    env: {my-var: 1, 9lives: 2}\n"
+    words = "an environment variable name (letters, digits and '_', not starting with a digit)"
+    assert _schema(text) == [
+        (5, "components.web.env.my-var", f"'my-var' is not a valid name: expected {words}", "rename it, e.g. 'my_var'", "error"),
+        (5, "components.web.env.9lives", f"'9lives' is not a valid name: expected {words}", "rename it, e.g. '_9lives'", "error")]
+
+
+@pytest.mark.parametrize(("value", "got"), [("[1, 2]", "a list"), ("{file: 3}", "a mapping")])
+def test_an_overlay_secret_value_of_the_wrong_shape_names_both_shapes(value: str, got: str) -> None:
+    text = f"tenants:\n  acme:\n    secrets:\n      s:\n        k: {value}\n"
+    shapes = "a plain value, or {file: PATH}"
+    assert _schema(text, "overlay", "devenv.local.yaml") == [
+        (5, "tenants.acme.secrets.s.k", f"expected {shapes}, got {got}", f"expected: {shapes}", "error")]
+
+
+def test_closing_a_schema_rejects_unknown_keys_of_every_object_with_properties_only() -> None:
+    from devenv.model.validate import _closed
+
+    schema = {"type": "object", "properties": {"a": {"type": "object", "properties": {"b": {}}}},
+              "$defs": {"open": {"properties": {}, "additionalProperties": True}, "list": [{"properties": {}}]},
+              "items": {"type": "string"}}
+    before = json.dumps(schema, sort_keys=True)
+    assert _closed(schema) == {
+        "type": "object", "additionalProperties": False,
+        "properties": {"a": {"type": "object", "properties": {"b": {}}, "additionalProperties": False}},
+        "$defs": {"open": {"properties": {}, "additionalProperties": True},
+                  "list": [{"properties": {}, "additionalProperties": False}]},
+        "items": {"type": "string"}}
+    assert json.dumps(schema, sort_keys=True) == before  # the published schema is left as it is
+
+
+@pytest.mark.parametrize(("stem", "fix"), [
+    ("Acme Corp", "acme-corp"),
+    ("_", "tenant"),
+    ("a" * 70, "a" * 63),
+    ("-" + "a" * 63, "a" * 63),  # leading '-' goes before the cut
+    ("a" * 62 + "-" + "b" * 5, "a" * 62),  # a '-' the cut leaves at the end goes too
+])
+def test_a_profile_file_name_that_is_no_tenant_name_suggests_one(stem: str, fix: str) -> None:
+    from devenv.model.validate import DNS_WORDS, check_profile
+
+    doc = _doc("namespace: tenant-x\n", f"profiles/{stem}.yaml")
+    assert _said(check_profile(stem, doc, None, False))[0] == (
+        1, "", f"the file name makes the tenant name '{stem}', which is not {DNS_WORDS}",
+        f"rename the file to profiles/{fix}.yaml", "error")
+
+
+def test_two_pinned_tenants_overlapping_point_at_the_later_pin() -> None:
+    from devenv.model.validate import check_host_ports
+
+    app = _doc("name: a\ncomponents:\n  web:\n    ref: r\n    ports: [{name: http, container: 80}, {name: x, container: 81}]\n")
+    local = _doc("tenants:\n  a:\n    port_base: 18000\n  b:\n    port_base: 18001\n", "devenv.local.yaml")
+    assert _said(check_host_ports(app, ["b", "a"], [local])) == [
+        (5, "tenants.b.port_base", "host ports of tenants 'a' (18000-18001) and 'b' (18001-18002) overlap",
+         "pin a free range with `tenants.b.port_base`, or remove the pin", "error")]
+
+
+def test_a_context_without_its_dockerfile_is_named(tmp_path: Path) -> None:
+    from devenv.model.validate import check_image_files
+
+    (tmp_path / "web").mkdir()
+    doc = _doc("images:\n  web:\n    context: web\n", root=tmp_path)
+    assert _said(check_image_files("web", {"context": "web"}, tmp_path, doc.positions)) == [
+        (3, "images.web.context", "no Dockerfile at web/Dockerfile",
+         "create it, or set `dockerfile:` to its path relative to the context", "error")]
+
+
+@pytest.mark.parametrize(("text", "message", "hint"), [
+    # libyaml refuses it; the pure-Python reader says why (no mark, no `problem`: its first line)
+    ("a: \x01\n", "not valid YAML: unacceptable character #x0001: special characters are not allowed",
+     "check indentation, colons and quoting on that line"),
+    # nesting too deep for the pure-Python composer to say where
+    ("[" * 1000, "not valid YAML", "check indentation, colons and quoting"),
+])
+def test_yaml_errors_without_a_line(text: str, message: str, hint: str) -> None:
+    from devenv.model.yamlpos import parse_yaml_text
+
+    assert parse_yaml_text(text, "x.yaml") == (None, [Problem("x.yaml", None, "", message, hint)])
