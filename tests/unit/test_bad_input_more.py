@@ -264,3 +264,195 @@ def test_a_broken_compose_fragment_stops_up_before_compose_runs(tmp_path: Path, 
         assert not (root / ".devenv" / "acme" / "compose.yaml").exists()
     finally:
         remove_everything_of(app)
+
+
+# --- yamlpos on tiny texts: values, line numbers and every refusal whole (direct calls, fast) --------
+
+def _parsed(text: str) -> tuple[object, dict[tuple[str | int, ...], int] | None, list[tuple[object, ...]]]:
+    from devenv.model.yamlpos import parse_yaml_text
+
+    doc, problems = parse_yaml_text(text, "x.yaml")
+    return (None if doc is None else doc.data, None if doc is None else doc.positions.lines,
+            [tuple(p) for p in problems])
+
+
+MERGE_FIX = "point `<<:` at an anchored mapping, e.g. `x-defaults: &defaults {...}`"
+
+
+@pytest.mark.parametrize(("text", "data", "lines", "problems"), [
+    ("base: &b\n  x: 1\n  y: 2\nc:\n  <<: *b\n  y: 3\n", {"base": {"x": 1, "y": 2}, "c": {"y": 3, "x": 1}},
+     {(): 1, ("base",): 1, ("base", "x"): 2, ("base", "y"): 3, ("c",): 4, ("c", "y"): 6, ("c", "x"): 2}, []),
+    ("a: &a {x: 1}\nb: &b {x: 2, z: 3}\nc:\n  <<: [*a, *b]\n  w: 0\n",
+     {"a": {"x": 1}, "b": {"x": 2, "z": 3}, "c": {"w": 0, "x": 1, "z": 3}},
+     {(): 1, ("a",): 1, ("a", "x"): 1, ("b",): 2, ("b", "x"): 2, ("b", "z"): 2, ("c",): 3, ("c", "w"): 5, ("c", "x"): 1,
+      ("c", "z"): 2}, []),
+    ("a: 1\nb: 2\na: 3\n", {"a": 1, "b": 2}, {(): 1, ("a",): 1, ("b",): 2},
+     [("x.yaml", 3, "a", "duplicate key 'a' (first at line 1)", "keep one of the two entries", "error")]),
+    ("a: &a {x: 1}\nc:\n  <<: *a\n  <<: *a\n", {"a": {"x": 1}, "c": {"x": 1}},
+     {(): 1, ("a",): 1, ("a", "x"): 1, ("c",): 2, ("c", "x"): 1},
+     [("x.yaml", 4, "c.<<", "duplicate key '<<' (first at line 3)", "merge several mappings with one key: `<<: [*a, *b]`",
+       "error")]),
+    ("a: &s 1\nc:\n  <<: *s\n", {"a": 1, "c": {}}, {(): 1, ("a",): 1, ("c",): 2},
+     [("x.yaml", 3, "c", "`<<` must merge a mapping (`<<: *anchor`) or a list of them", MERGE_FIX, "error")]),
+    ("a: &s 1\nc:\n  <<: [*s]\n", {"a": 1, "c": {}}, {(): 1, ("a",): 1, ("c",): 2},
+     [("x.yaml", 3, "c", "`<<` must merge a mapping (`<<: *anchor`) or a list of them", MERGE_FIX, "error")]),
+    ("\n? [1, 2]\n: v\n1: one\n2.5: f\ntrue: t\n", {"1": "one", "2.5": "f", "True": "t"},
+     {(): 2, ("1",): 4, ("2.5",): 5, ("True",): 6},
+     [("x.yaml", 2, "", "mapping keys must be plain strings", "quote the key", "error")]),
+    ("l:\n  - a\n  - {k: v}\n", {"l": ["a", {"k": "v"}]}, {(): 1, ("l",): 1, ("l", 0): 2, ("l", 1): 3, ("l", 1, "k"): 3}, []),
+    ("", None, {}, []),
+    ("# nothing\n", None, {}, []),
+    ("# one\n---\na: 1\n---\nb: 2\n", None, None,  # the line of the second document's first node
+     [("x.yaml", 5, "", "the file holds more than one YAML document", "keep a single document (remove the extra '---')",
+       "error")]),
+    ("# one\na: !!int x\n", None, None,
+     [("x.yaml", 2, "", "cannot read a value: invalid literal for int() with base 10: 'x'", "check the value's syntax", "error")]),
+])
+def test_yaml_values_lines_and_problems(text: str, data: object, lines: object, problems: list[tuple[object, ...]]) -> None:
+    assert _parsed(text) == (data, lines, problems)
+
+
+def test_a_problem_is_located_at_the_nearest_key_with_a_line() -> None:
+    from devenv.model.yamlpos import parse_yaml_text
+
+    doc, _ = parse_yaml_text("\na:\n  b: [1, 2]\n", "x.yaml")
+    assert doc is not None
+    assert tuple(doc.positions.problem(("a", "b", 1, "c"), "m")) == ("x.yaml", 3, "a.b[1].c", "m", "", "error")
+    assert tuple(doc.positions.problem(("z",), "m", "h", "warning")) == ("x.yaml", 2, "z", "m", "h", "warning")
+    assert doc.positions.line(()) == 2
+
+
+@pytest.mark.parametrize(("count", "refused"), [(20, False), (21, True)])
+def test_aliases_expand_up_to_the_node_budget(monkeypatch: pytest.MonkeyPatch, count: int, refused: bool) -> None:
+    from devenv.model import yamlpos
+
+    monkeypatch.setattr(yamlpos, "MAX_NODES", 20)
+    # the list, its anchored 4-item list (5 nodes) shown 3 times in all, and count - 16 plain items
+    text = "# top\n[" + "0, " * (count - 16) + "&a [1, 1, 1, 1], *a, *a]\n"
+    want = ([("x.yaml", 2, "", "the document expands to more than 20 values",
+              "aliases (*name) expand in place; use fewer nested aliases", "error")] if refused else [])
+    data, _, problems = _parsed(text)
+    assert problems == want and (data is None) == refused
+
+
+def test_load_yaml_refuses_what_is_not_a_utf8_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devenv.model import yamlpos
+
+    def load(name: str, display: str | None = "shown.yaml") -> list[tuple[object, ...]]:
+        doc, problems = yamlpos.load_yaml(tmp_path / name, display)
+        assert doc is None
+        return [tuple(p) for p in problems]
+
+    monkeypatch.setattr(yamlpos, "MAX_BYTES", 2048)
+    (tmp_path / "bad.yaml").write_bytes(b"a: 1\nb: \xff\n")
+    assert load("bad.yaml") == [("shown.yaml", 2, "", "not UTF-8 text (byte 0xff at offset 8)", "save the file as UTF-8", "error")]
+    (tmp_path / "big.yaml").write_bytes(b"#" * 2049)
+    assert load("big.yaml") == [("shown.yaml", None, "", "the file is larger than 2 KiB, the limit for a config",
+                                 "this is probably not a devenv config; check the path", "error")]
+    assert load("missing.yaml", None) == [(str(tmp_path / "missing.yaml"), None, "", "cannot read the file: No such file or directory",
+                                           "check the path", "error")]
+    os.mkfifo(tmp_path / "fifo")
+    assert load("fifo") == [("shown.yaml", None, "", "cannot read the file: it is a FIFO (named pipe), not a regular file",
+                             "replace shown.yaml with a regular file (or remove it)", "error")]
+    (tmp_path / "ok.yaml").write_bytes(b"#" * 2047 + b"\n")  # 2048 bytes: at the limit, read
+    assert yamlpos.load_yaml(tmp_path / "ok.yaml", "ok.yaml") == (
+        yamlpos.Document(tmp_path / "ok.yaml", None, yamlpos.Positions("ok.yaml")), [])
+    (tmp_path / "a.yaml").write_text("a: 1\n")
+    doc, problems = yamlpos.load_yaml(tmp_path / "a.yaml")
+    assert problems == [] and doc == yamlpos.Document(tmp_path / "a.yaml", {"a": 1},
+                                                      yamlpos.Positions(str(tmp_path / "a.yaml"), {(): 1, ("a",): 1}))
+
+
+# --- limits: what Kubernetes, Compose and the registry refuse later, at the exact boundaries ---------
+
+def _limits(text: str, kind: str, name: str) -> list[tuple[object, ...]]:
+    from devenv.model.limits import check_document
+    from devenv.model.yamlpos import parse_yaml_text
+
+    doc, problems = parse_yaml_text(text, name, Path(name))
+    assert doc is not None and problems == []
+    return [tuple(p)[1:] for p in check_document(doc, kind)]
+
+
+QUANTITY_FIX = "write e.g. 250m, 0.5, 512Mi or 1Gi"
+BAD_TAG = "is not a valid image tag (letters, digits, '_', '.', '-'; not starting with '.' or '-')"
+
+
+def test_app_limits_tags_names_nul_bytes_and_quantities() -> None:
+    text = f"""components:
+  web:
+    ref: "r:{'t' * 129}"
+    image: "r:.bad"
+  db:
+    ref: "r:{'t' * 128}"
+  x:
+    ref: "{'a' * 256}"
+  y:
+    ref: "reg:5000/a/b:ok@sha256:00"
+    image: "{'a' * 255}"
+    env: {{A: "x\\0y", B: "reg:5000/x"}}
+    resources:
+      requests: {{cpu: 250m, memory: 1.5.5Gi}}
+      limits: {{cpu: -1, memory: true, x: 1e3, y: .5, z: "+1Ki", w: [1], n: null}}
+    other: {{requests: {{cpu: bad}}}}
+"""
+    assert _limits(text, "app", "devenv.yaml") == [
+        (3, "components.web.ref", "the image tag is 129 characters long; the registry format allows 128",
+         "use a shorter tag (or pin by @sha256: digest)", "error"),
+        (4, "components.web.image", f"'.bad' {BAD_TAG}", "fix the tag", "error"),
+        (8, "components.x.ref", "the image name is 256 characters long; the registry format allows 255",
+         "use a shorter image name", "error"),
+        (12, "components.y.env.A", "the value holds a NUL byte (\\0): a process's environment and argv end there",
+         'remove the NUL byte (an escaped "\\0" in double quotes writes one)', "error"),
+        (14, "components.y.resources.requests.memory", "'1.5.5Gi' is not a Kubernetes quantity (a number with an optional "
+         "suffix: m, k, M, G, Ki, Mi, Gi, ... or an exponent)", QUANTITY_FIX, "error"),
+        (15, "components.y.resources.limits.cpu", "'-1' is negative", "resources are zero or more", "error"),
+        (15, "components.y.resources.limits.memory", "True is not a resource quantity", QUANTITY_FIX, "error"),
+        (15, "components.y.resources.limits.w", "[1] is not a resource quantity", QUANTITY_FIX, "error"),
+        (15, "components.y.resources.limits.n", "None is not a resource quantity", QUANTITY_FIX, "error"),
+    ]
+
+
+def test_profile_limits_replicas_domains_and_shadowed_envs() -> None:
+    long_host = ".".join(["a" * 63] * 4)
+    text = f"""replicas: 2147483648
+components:
+  web:
+    replicas: -1
+    ref: "r:.x"
+    env: {{DB: x}}
+    secrets: [{{env: DB}}, {{env: OK}}, {{env: TOP}}]
+  db:
+    replicas: 2147483647
+    resources: {{limits: {{memory: 0}}}}
+env: {{TOP: 1}}
+secrets: [{{env: DB}}, {{env: TOP}}, 5, {{env: FREE}}]
+domains:
+  - {'a' * 64}.example.com
+  - {'a' * 63}.example.com
+  - {long_host[:253]}
+  - {long_host[:254]}
+"""
+    shadows = "secret env '{0}' shadows the plain env '{0}' of the same profile"
+    drop = "rename one of them, or drop '{0}' from env: a variable holds one value"
+    too_long = "the host name '{0}...' is too long (at most 253 characters, 63 per dot-separated part)"
+    assert _limits(text, "profile", "profiles/acme.yaml") == [
+        (1, "replicas", "replicas 2147483648 is out of range: Kubernetes takes 0 to 2147483647 (int32)",
+         "use a realistic replica count", "error"),
+        (4, "components.web.replicas", "replicas -1 is out of range: Kubernetes takes 0 to 2147483647 (int32)",
+         "use a realistic replica count", "error"),
+        (5, "components.web.ref", f"'.x' {BAD_TAG}", "fix the tag", "error"),
+        (14, "domains[0]", too_long.format(("a" * 64 + ".example.com")[:70]), "shorten the host name", "error"),
+        (17, "domains[3]", too_long.format(long_host[:70]), "shorten the host name", "error"),
+        (12, "secrets[0].env", shadows.format("DB"), drop.format("DB"), "error"),
+        (12, "secrets[1].env", shadows.format("TOP"), drop.format("TOP"), "error"),
+        (7, "components.web.secrets[0].env", shadows.format("DB"), drop.format("DB"), "error"),
+        (7, "components.web.secrets[2].env", shadows.format("TOP"), drop.format("TOP"), "error"),
+    ]
+
+
+def test_overlay_limits_check_replicas_but_not_image_names() -> None:
+    text = "replicas: {web: 2147483648, db: 0}\ntenants:\n  acme:\n    image: \"r:.x\"\n"
+    assert _limits(text, "overlay", "devenv.local.yaml") == [
+        (1, "replicas.web", "replicas 2147483648 is out of range: Kubernetes takes 0 to 2147483647 (int32)",
+         "use a realistic replica count", "error")]

@@ -207,3 +207,60 @@ def test_from_variables_need_a_global_arg(text: str, want: list[tuple]) -> None:
 ])
 def test_copy_from_an_unknown_name_warns_unless_it_is_an_image_reference(source: str, want: list[tuple]) -> None:
     assert _issues(f"FROM a\nCOPY --from={source} x y\n") == want
+
+
+OUTSIDE = ("reaches outside the build context; the engine only has the context's files",
+           "move the file into the context, or widen `context:` in devenv.yaml")
+STAGE_FIX = "use the index (or the AS name) of a stage above this one"
+FROM_FIX = "write `FROM <image>[:tag] [AS name]`"
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("", [(None, "no-from", "the Dockerfile has no instructions", "start it with `FROM <image>`", "error")]),
+    ("# only a comment\n", [(None, "no-from", "the Dockerfile has no instructions", "start it with `FROM <image>`", "error")]),
+    ("FROM a\nRUN <<EOF\n", [(None, "parse", "BuildKit cannot parse the Dockerfile: unterminated heredoc", "fix the syntax",
+                              "error")]),
+    ("FROM a\x00\n", [(None, "binary", "the Dockerfile holds NUL bytes (a binary file?)", "point at a text Dockerfile", "error")]),
+    ("\nRUN x\nFROM a\n", [(2, "no-from", "`RUN` comes before any FROM",
+                            "start the Dockerfile with `FROM <image>` (only ARG may come before it)", "error")]),
+    ("\nARG A\n", [(2, "no-from", "the Dockerfile has no FROM instruction", "add `FROM <image>` at the top", "error")]),
+    ("ARG A\nFROM a\nRUNN x\nFOO y\n", [
+        (3, "unknown-instruction", "unknown instruction `RUNN`", "did you mean `RUN`?", "error"),
+        (4, "unknown-instruction", "unknown instruction `FOO`", "use one of ADD, ARG, CMD, COPY, ENTRYPOINT, ENV, EXPOSE, "
+         "FROM, HEALTHCHECK, LABEL, MAINTAINER, ONBUILD, RUN, SHELL, STOPSIGNAL, USER, VOLUME, WORKDIR", "error")]),
+    ('FROM a\nCMD ["a", "b"\nENTRYPOINT ["a"]\nRUN [ \'a\' ]\nSHELL /bin/sh -c\nVOLUME ["/v"]\nCMD echo [x\n', [
+        (2, "broken-json", "`CMD` looks like the JSON form but is not JSON (Expecting ',' delimiter); Docker would run it as "
+         "a shell command", 'use double quotes and commas: ["a", "b"]', "error"),
+        (4, "broken-json", "`RUN` looks like the JSON form but is not JSON (Expecting value); Docker would run it as a shell "
+         "command", 'use double quotes and commas: ["a", "b"]', "error"),
+        (5, "broken-json", "SHELL needs the JSON form", 'write it as SHELL ["/bin/sh", "-c"]', "error")]),
+    ("FROM a\nCOPY ../x /a\nADD /../y ./z/../../w /b\nCOPY http://h/x $V ./ok .. /c\nCOPY . /d\nCOPY <<EOF /e\nhi\nEOF\n", [
+        (2, "outside-context", f"`COPY ../x` {OUTSIDE[0]}", OUTSIDE[1], "error"),
+        (3, "outside-context", f"`ADD /../y` {OUTSIDE[0]}", OUTSIDE[1], "error"),
+        (3, "outside-context", f"`ADD ./z/../../w` {OUTSIDE[0]}", OUTSIDE[1], "error"),
+        (4, "outside-context", f"`COPY ..` {OUTSIDE[0]}", OUTSIDE[1], "error")]),
+    ("FROM a AS Build\nFROM b AS build\nFROM c d\nFROM e AS\nFROM f AS g h\nFROM i as j\nFROM k AS j2\n", [
+        (2, "duplicate-stage", "stage name 'build' is already used on line 1", "give each stage its own name", "error"),
+        (3, "from-syntax", "FROM takes an image and an optional `AS name`", FROM_FIX, "error"),
+        (4, "from-syntax", "FROM takes an image and an optional `AS name`", FROM_FIX, "error"),
+        (5, "from-syntax", "FROM takes an image and an optional `AS name`", FROM_FIX, "error")]),
+    ("FROM a AS one\nCOPY --from=0 x y\nFROM b AS two\nCOPY --from=0 x y\nCOPY --from=1 x y\nCOPY --from=5 x y\n"
+     "COPY --from=ONE x y\nCOPY --from=two x y\nCOPY --from=$S x y\n", [
+        (2, "unknown-stage", "--from=0: no earlier stage has index 0", STAGE_FIX, "error"),
+        (5, "unknown-stage", "--from=1: no earlier stage has index 1", STAGE_FIX, "error"),
+        (6, "unknown-stage", "--from=5: no earlier stage has index 5", STAGE_FIX, "error"),
+        (8, "unknown-stage", "--from=two names the stage it is in", "copy from an earlier stage", "error")]),
+    ("FROM a\nRUN --mount=type=cache x\nRUN --mnt=x y\nFROM --platform=linux/amd64 b\nFROM --plat=x c\n", [
+        (3, "unknown-flag", "unknown flag --mnt for RUN", "did you mean --mount?", "warning"),
+        (5, "unknown-flag", "unknown flag --plat for FROM", "did you mean --platform?", "warning")]),
+    ("\n\nFROM a\nEXPOSE 80\n", []),
+])
+def test_dockerfile_syntax_findings_whole(text: str, want: list[tuple]) -> None:
+    assert _issues(text) == want
+
+
+def test_stage_names_keep_their_spelling_and_order() -> None:
+    from devenv.model.dockerfile_syntax import stage_names
+
+    assert stage_names("FROM a AS Build\nFROM b as x\nFROM c\nFROM d AS\n") == ["Build", "x"]
+    assert stage_names("FROM a\nRUN <<EOF\n") == []

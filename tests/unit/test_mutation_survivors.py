@@ -5,12 +5,23 @@ is pinned in ``test_coalesce.py``: ``test_a_constant_backlog_still_delivers_at_m
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
-from devenv.errors import ConfigError
+import pytest
+
+from devenv.errors import ConfigError, Problem
 from devenv.model.loader import load_project
 from devenv.model.resolve import resolve
 from devenv.model.types import WatchRule
+from devenv.model.validate import (
+    check_app,
+    check_namespaces,
+    check_overlay,
+    check_profile,
+    validate_documents,
+)
+from devenv.model.yamlpos import Document, parse_yaml_text
 from devenv.secrets import MASK, Masker
 from devenv.watch.ignore import never_ignored
 from devenv.watch.mapping import plan_changes
@@ -60,3 +71,346 @@ def test_adjacent_port_ranges_pass(sample: Path) -> None:
 def test_a_four_character_secret_is_masked_and_a_three_character_one_is_not() -> None:
     masker = Masker(["abcd", "xyz"])
     assert masker.mask("password=abcd user=xyz") == f"password={MASK} user=xyz"
+
+
+# --- validation's checks, called directly on tiny documents (fast: they kill a mutant in the first
+# tests mutmut runs). Each finding is compared whole: line, dotted key, message, fix and severity. ---
+
+def _doc(root: Path, text: str, name: str = "devenv.yaml") -> Document:
+    doc, problems = parse_yaml_text(text, name, root / name)
+    assert doc is not None and problems == []
+    return doc
+
+
+def _said(problems: Iterable[Problem]) -> list[tuple[int | None, str, str, str, str]]:
+    return [(p.line, p.key, p.message, p.hint, p.severity) for p in problems]
+
+
+def _in_files(problems: Iterable[Problem]) -> list[tuple[str, int | None, str, str, str, str]]:
+    return [(p.file, p.line, p.key, p.message, p.hint, p.severity) for p in problems]
+
+
+NEEDS_SOURCE = "needs `image` (an image of `images`) or `ref` (an image reference)"
+NO_DOCKERFILE = "create it, or set `dockerfile:` to its path relative to the context"
+
+
+def test_check_app_references_cycles_and_default_tenants(tmp_path: Path) -> None:
+    app = _doc(tmp_path, """name: shop
+images:
+  web: {context: web, parent: base}
+  base: {context: base, parent: web}
+  self: {context: ., parent: self}
+  orphan: {context: ., parent: nope}
+components:
+  web:
+    image: web
+    ref: r:1
+    depends_on: [web, db, ghost, 3]
+  worker:
+    depends_on: [db]
+  self:
+    image: imgx
+  orphan: {}
+  db:
+    ref: postgres:16
+    depends_on: [worker]
+    watch: [{path: x, action: sync}]
+services:
+  db: {ref: redis:7}
+default_tenants: [acme, acne, zork, 7]
+""")
+    images = "images: base, orphan, self, web"
+    assert _said(check_app(app, tmp_path, {"acme"})) == [
+        (3, "images.web.context", "build context 'web' does not exist", "create the directory or fix the path", "error"),
+        (4, "images.base.context", "build context 'base' does not exist", "create the directory or fix the path", "error"),
+        (5, "images.self.parent", "image 'self' names itself as its parent", "name another image of `images`, or remove `parent`",
+         "error"),
+        (5, "images.self.context", "no Dockerfile at Dockerfile", NO_DOCKERFILE, "error"),
+        (6, "images.orphan.parent", "unknown parent image 'nope'", images, "error"),
+        (6, "images.orphan.context", "no Dockerfile at Dockerfile", NO_DOCKERFILE, "error"),
+        (4, "images.base.parent", "image parent cycle: base -> web -> base",
+         "one image of the chain must build from a plain FROM without a parent", "error"),
+        (22, "services.db", "'db' is both a component and a service",
+         "rename one of them: names are shared by components and services", "error"),
+        (10, "components.web.ref", "sets both `image` and `ref`",
+         "keep `image` to build from source, or `ref` to pull a published image", "error"),
+        (11, "components.web.depends_on[0]", "'web' depends on itself", "remove it from depends_on", "error"),
+        (11, "components.web.depends_on[2]", "unknown component or service 'ghost'",
+         "components and services: db, orphan, self, web, worker", "error"),
+        (12, "components.worker", NEEDS_SOURCE, "add `image:` naming one of `images`, or `ref: repo:tag`", "error"),
+        (15, "components.self.image", "unknown image 'imgx'", images, "error"),
+        (16, "components.orphan", NEEDS_SOURCE, "add `image: orphan`", "error"),
+        (20, "components.db.watch[0].path", "watch path 'x' does not exist (yet)",
+         "fix the path, or ignore this if it is created later", "warning"),
+        (20, "components.db.watch[0].target", "action 'sync' needs `target`",
+         "add `target:` with the absolute path in the container that `path` maps to", "error"),
+        (20, "components.db.watch", "watch rules need a component built from source (`image:`)",
+         "set `image:` to an image of `images`, or remove `watch`", "error"),
+        (19, "components.db.depends_on", "depends_on cycle: db -> worker -> db",
+         "remove one of these dependencies; nothing could start first", "error"),
+        (23, "default_tenants[1]", "unknown tenant 'acne' (no profiles/acne.yaml)", "did you mean 'acme'? tenants: acme", "error"),
+        (23, "default_tenants[2]", "unknown tenant 'zork' (no profiles/zork.yaml)",
+         "add profiles/zork.yaml (e.g. `devenv import --tenant zork`) or remove it here", "warning"),
+    ]
+
+
+def test_check_app_on_a_clean_app_says_nothing(tmp_path: Path) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "Dockerfile").write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE} AS dev\n")
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    app = _doc(tmp_path, """name: shop
+images:
+  base: {context: base}
+  web: {context: web, parent: base, target: dev}
+components:
+  web:
+    image: web
+    ports: [{name: http, container: 80}]
+    health: {http: /h, port: 80}
+    depends_on: [db]
+    watch: [{path: web, action: sync, target: /app}, {path: "web/**/*.py", action: rebuild}]
+  db: {ref: "postgres:16", volumes: [{name: data, target: /d}]}
+default_tenants: [acme]
+""")
+    assert _said(check_app(app, tmp_path, {"acme"})) == []
+
+
+def test_health_ports_volumes_and_watch_rules_of_a_component(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    app = _doc(tmp_path, """name: shop
+images:
+  h: {}
+components:
+  a:
+    ref: r
+    ports: [{name: http, container: 80}, {name: admin, container: 8080}]
+    health: {http: /h, cmd: x}
+  b:
+    ref: r
+    health: {timeout: 3}
+  c:
+    ref: r
+    ports: [{name: http, container: 80}]
+    health: {http: /h}
+  d:
+    ref: r
+    health: {http: /h}
+  e:
+    ref: r
+    ports: [{name: http, container: 80}, {name: http, container: 80}, {name: x, container: 81.0}]
+    health: {cmd: x, port: 81}
+  f:
+    ref: r
+    ports: [{name: http, container: 80}, {name: admin, container: 8080}]
+    health: {cmd: x, port: 9}
+  g:
+    ref: r
+    volumes: [{name: data, target: /d}, {name: data, target: /e}, {name: other, target: /d}]
+  n:
+    ref: r
+    health: {cmd: x, port: 9}
+  h:
+    image: h
+    watch:
+      - {path: ../out, action: sync+exec}
+      - {path: "src/**/*.py", action: sync+restart, target: /app}
+      - {path: src, action: sync+exec, target: /app, exec: [x]}
+      - {path: "nope/*.py", action: rebuild}
+      - {path: "nope/x.py", action: sync, target: /a}
+""")
+    root = tmp_path.resolve()
+    use_listed = "use a container port listed under `ports`, or add it there"
+    assert _said(check_app(app, root, set())) == [
+        (8, "components.a.health", "sets both `http` and `cmd`", "keep one kind of check", "error"),
+        (8, "components.a.health.http", "an HTTP check needs `port`", "add `port: 80`", "error"),
+        (11, "components.b.health", "has no check: set `http` (with `port`) or `cmd`",
+         "e.g. health: {http: /healthz, port: 8000}", "error"),
+        (15, "components.c.health.http", "an HTTP check needs `port`", "add `port: 80`", "error"),
+        (18, "components.d.health.http", "an HTTP check needs `port`", "add `port:` and list it under `ports`", "error"),
+        (21, "components.e.ports[1].name", "port name 'http' is used twice (also ports[0])",
+         "give each port of a component its own name", "error"),
+        (21, "components.e.ports[1].container", "container port 80 is listed twice (also ports[0])",
+         "list each container port once", "error"),
+        (26, "components.f.health.port", "port 9 is not one of the component's ports (80, 8080)", use_listed, "error"),
+        (29, "components.g.volumes[1].name", "volume name 'data' is used twice (also volumes[0])",
+         "give each volume its own name", "error"),
+        (29, "components.g.volumes[2].target", "volume target '/d' is used twice (also volumes[0])",
+         "give each volume its own target", "error"),
+        (32, "components.n.health.port", "port 9 is not one of the component's ports (none)", use_listed, "error"),
+        (36, "components.h.watch[0].path",
+         f"watch path '../out' resolves to {root.parent / 'out'}, outside the project root {root}",
+         "watch paths are relative to the project root", "error"),
+        (36, "components.h.watch[0].target", "action 'sync+exec' needs `target`",
+         "add `target:` with the absolute path in the container that `path` maps to", "error"),
+        (36, "components.h.watch[0].exec", "action 'sync+exec' needs `exec`",
+         "add `exec:` with the command to run after the sync", "error"),
+        (40, "components.h.watch[4].path", "watch path 'nope/x.py' does not exist (yet)",
+         "fix the path, or ignore this if it is created later", "warning"),
+    ]
+
+
+PROFILE_KEYS = "known keys: components, domains, env, features, labels, namespace, node_selector, secrets, seed, tenant"
+
+
+def test_check_profile_names_a_wrong_tenant_unknown_components_and_shared_secret_envs(tmp_path: Path) -> None:
+    doc = _doc(tmp_path, """tenant: acne
+namespace: n
+mystery: 1
+components:
+  wbe: {replicas: 1}
+  web: {surprise: 2}
+secrets:
+  - {name: s, key: k, env: DB}
+  - {name: s, key: j, env: DB}
+  - {name: s, key: l, env: DC}
+  - {name: s, key: m, env: DC}
+""", "profiles/acme.yaml")
+    comp_keys = ("known keys: affinity, enabled, env, image, kind, node_selector, probes, replicas, resources, secrets, "
+                 "service_account, tolerations")
+    one_key = "each environment variable can hold one secret key"
+    assert _said(check_profile("acme", doc, {"web": {}, "db": {}}, True)) == [
+        (6, "components.web.surprise", "unknown key 'surprise' (ignored: production may know it)", comp_keys, "warning"),
+        (3, "mystery", "unknown key 'mystery' (ignored: production may know it)", PROFILE_KEYS, "warning"),
+        (1, "tenant", "says tenant 'acne' but the file is profiles/acme.yaml",
+         "the file name is the tenant: rename the file to acne.yaml or set `tenant: acme`", "error"),
+        (5, "components.wbe", "component 'wbe' is not in devenv.yaml (ignored locally)",
+         "did you mean 'web'? components and services: db, web", "warning"),
+        (9, "secrets[1].env", "env 'DB' already receives secrets[0]", one_key, "error"),
+        (11, "secrets[3].env", "env 'DC' already receives secrets[2]", one_key, "error"),
+    ]
+    # without strict production's unknown keys are ignored; without devenv.yaml nothing is a reference
+    assert [p.key for p in check_profile("acme", doc, None, False)] == ["tenant", "secrets[1].env", "secrets[3].env"]
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("", (None, "", "the profile is empty", "write the tenant's settings, at least `namespace: tenant-acme`", "error")),
+    ("- a\n", (1, "", "a profile is a mapping of settings, got a list at the top level",
+               "write `key: value` lines (tenant:, namespace:, components:, ...)", "error")),
+])
+def test_a_profile_that_is_not_a_mapping_is_one_problem(tmp_path: Path, text: str, want: tuple) -> None:
+    assert _said(check_profile("acme", _doc(tmp_path, text, "profiles/acme.yaml"), {}, True)) == [want]
+
+
+def test_check_overlay_names_unknown_tenants_components_and_secret_files(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("x")
+    (tmp_path / "dir").mkdir()
+    doc = _doc(tmp_path, """defaults:
+  replicas: {wbe: 2}
+  secrets:
+    s: {k: {file: ../x}}
+tenants:
+  acme:
+    build: [web, dbb]
+    disable: [db, 3]
+    secrets:
+      s: {k: {file: missing.txt}, j: {file: secret.txt}, l: plain, d: {file: dir}}
+  glob: {}
+""", "devenv.local.yaml")
+    root = tmp_path.resolve()
+    comps = {"web": {}, "db": {}}
+    assert _said(check_overlay(doc, {"acme", "globex"}, comps)) == [
+        (8, "tenants.acme.disable[1]", "expected a string, got the number 3", "see docs/config.md for this field", "error"),
+        (2, "defaults.replicas.wbe", "unknown component 'wbe'", "did you mean 'web'? components and services: db, web", "error"),
+        (4, "defaults.secrets.s.k.file", f"secret file '../x' resolves to {root.parent / 'x'}, outside the project root {root}",
+         "keep the file inside the project", "error"),
+        (10, "tenants.acme.secrets.s.k.file", "secret file 'missing.txt' does not exist",
+         "create it with the dev value, or give the value itself", "error"),
+        (10, "tenants.acme.secrets.s.d.file", "secret file 'dir' does not exist",
+         "create it with the dev value, or give the value itself", "error"),
+        (7, "tenants.acme.build[1]", "unknown component 'dbb'", "did you mean 'db'? components and services: db, web", "error"),
+        (11, "tenants.glob", "unknown tenant 'glob' (no profiles/glob.yaml)", "did you mean 'globex'? tenants: acme, globex",
+         "error"),
+    ]
+    # without devenv.yaml, component names are not checked; an empty overlay is fine
+    assert [p.key for p in check_overlay(doc, {"acme", "globex"}, None)] == [
+        "tenants.acme.disable[1]", "defaults.secrets.s.k.file", "tenants.acme.secrets.s.k.file",
+        "tenants.acme.secrets.s.d.file", "tenants.glob"]
+    assert list(check_overlay(_doc(tmp_path, "", "devenv.local.yaml"), set(), None)) == []
+
+
+def test_two_profiles_sharing_a_namespace_name_the_second(tmp_path: Path) -> None:
+    profiles = {"b": _doc(tmp_path, "namespace: shared\n", "profiles/b.yaml"),
+                "a": _doc(tmp_path, "namespace: shared\n", "profiles/a.yaml"),
+                "c": _doc(tmp_path, "tenant: c\n", "profiles/c.yaml"),
+                "d": _doc(tmp_path, "namespace: tenant-c\n", "profiles/d.yaml"),
+                "e": _doc(tmp_path, "namespace: ''\n", "profiles/e.yaml")}
+    again = "every tenant needs its own namespace: change one of them"
+    assert _in_files(check_namespaces(profiles)) == [
+        ("profiles/b.yaml", 1, "namespace", "namespace 'shared' is already tenant 'a's", again, "error"),
+        ("profiles/d.yaml", 1, "namespace", "namespace 'tenant-c' is already tenant 'c's", again, "error")]
+
+
+def _project(root: Path) -> tuple[Document, dict[str, Document], list[Document]]:
+    (root / "profiles").mkdir()
+    (root / "profiles" / "broken.yaml").write_text("x")  # a profile that failed to load still names a tenant
+    (root / "profiles" / "notes.txt").write_text("x")  # not a profile
+    app = _doc(root, "name: shop\nports_per_tenant: 1\ncomponents:\n  web:\n    ref: r:1\n"
+                     "    ports: [{name: http, container: 80}, {name: x, container: 81}]\ndefault_tenants: [broken, notes]\n")
+    acme = _doc(root, "namespace: shared\nmystery: 1\nreplicas: -1\ncomponents:\n  wbe: {}\n", "profiles/acme.yaml")
+    globex = _doc(root, "namespace: shared\n", "profiles/globex.yaml")
+    local = _doc(root, "tenants:\n  broken: {}\n  nobody: {}\n  acme:\n    replicas: {wbe: 1}\n", "devenv.local.yaml")
+    return app, {"globex": globex, "acme": acme}, [local]
+
+
+PROJECT_PROBLEMS = [
+    ("devenv.yaml", 7, "default_tenants[1]", "unknown tenant 'notes' (no profiles/notes.yaml)",
+     "add profiles/notes.yaml (e.g. `devenv import --tenant notes`) or remove it here", "warning"),
+    ("profiles/acme.yaml", 5, "components.wbe", "component 'wbe' is not in devenv.yaml (ignored locally)",
+     "did you mean 'web'? components and services: web", "warning"),
+    ("profiles/globex.yaml", 1, "namespace", "namespace 'shared' is already tenant 'acme's",
+     "every tenant needs its own namespace: change one of them", "error"),
+    ("devenv.local.yaml", 3, "tenants.nobody", "unknown tenant 'nobody' (no profiles/nobody.yaml)",
+     "tenants: acme, broken, globex", "error"),
+    ("devenv.local.yaml", 5, "tenants.acme.replicas.wbe", "unknown component 'wbe'",
+     "did you mean 'web'? components and services: web", "error"),
+    ("devenv.yaml", 2, "ports_per_tenant", "the app publishes 2 ports per tenant but ports_per_tenant is 1",
+     "set ports_per_tenant to at least 2", "error"),
+    ("devenv.yaml", 1, "port_base", "host ports of tenants 'acme' (18000-18001) and 'globex' (18001-18002) overlap",
+     "raise ports_per_tenant to cover every component port", "error"),
+    ("profiles/acme.yaml", 3, "replicas", "replicas -1 is out of range: Kubernetes takes 0 to 2147483647 (int32)",
+     "use a realistic replica count", "error"),
+]
+
+
+def test_validate_documents_reports_every_file_in_order(tmp_path: Path) -> None:
+    app, profiles, overlays = _project(tmp_path)
+    assert _in_files(validate_documents(app, profiles, overlays)) == PROJECT_PROBLEMS
+
+
+def test_validate_documents_strict_adds_production_keys_as_warnings(tmp_path: Path) -> None:
+    app, profiles, overlays = _project(tmp_path)
+    unknown = [("profiles/acme.yaml", line, key, f"unknown key '{key}' (ignored: production may know it)", PROFILE_KEYS,
+                "warning") for line, key in ((2, "mystery"), (3, "replicas"))]
+    assert _in_files(validate_documents(app, profiles, overlays, strict=True)) == PROJECT_PROBLEMS[:1] + unknown + \
+        PROJECT_PROBLEMS[1:]
+
+
+def test_validate_documents_without_a_usable_app_checks_the_rest(tmp_path: Path) -> None:
+    app, profiles, overlays = _project(tmp_path)
+    replicas = PROJECT_PROBLEMS[-1]
+    nobody = ("devenv.local.yaml", 3, "tenants.nobody", "unknown tenant 'nobody' (no profiles/nobody.yaml)")
+    assert _in_files(validate_documents(_doc(tmp_path, "- a\n"), {"acme": profiles["acme"]}, overlays)) == [
+        ("devenv.yaml", 1, "", "devenv.yaml must be a mapping at the top level, got a list",
+         "write `key: value` lines (name:, images:, components:, ...)", "error"),
+        (*nobody, "tenants: acme, broken", "error"), replicas]
+    assert _in_files(validate_documents(None, {"acme": profiles["acme"]}, overlays)) == [
+        ("devenv.yaml", None, "", "devenv.yaml is missing or unreadable, so the checks that need it were skipped",
+         "create devenv.yaml at the project root, or fix the problem reported for it", "error"),
+        ("devenv.local.yaml", 2, "tenants.broken", "unknown tenant 'broken' (no profiles/broken.yaml)", "tenants: acme", "error"),
+        (*nobody, "tenants: acme", "error"), replicas]
+    assert _in_files(validate_documents(_doc(tmp_path, ""), {}, [])) == [
+        ("devenv.yaml", None, "", "devenv.yaml is empty", "write at least `name: <app>` (see docs/config.md)", "error")]
+
+
+def test_a_bug_in_one_check_is_one_problem_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devenv.model import validate
+
+    def broken(*_args: object) -> Iterable[Problem]:
+        raise RuntimeError("boom")
+
+    app, profiles, overlays = _project(tmp_path)
+    monkeypatch.setattr(validate, "check_namespaces", broken)
+    got = _in_files(validate_documents(app, profiles, overlays))
+    assert got == PROJECT_PROBLEMS[:2] + [("profiles", None, "", "internal error while validating: RuntimeError('boom')",
+                                           "this is a devenv bug; please report it with the file", "error")] + PROJECT_PROBLEMS[3:]
