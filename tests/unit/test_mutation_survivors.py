@@ -5,6 +5,7 @@ is pinned in ``test_coalesce.py``: ``test_a_constant_backlog_still_delivers_at_m
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -414,3 +415,141 @@ def test_a_bug_in_one_check_is_one_problem_not_a_traceback(tmp_path: Path, monke
     got = _in_files(validate_documents(app, profiles, overlays))
     assert got == PROJECT_PROBLEMS[:2] + [("profiles", None, "", "internal error while validating: RuntimeError('boom')",
                                            "this is a devenv bug; please report it with the file", "error")] + PROJECT_PROBLEMS[3:]
+
+
+def test_image_contexts_and_dockerfiles_inside_the_project(tmp_path: Path) -> None:
+    root = tmp_path.resolve()
+    for d in ("a", "b", "c", "e"):
+        (root / d).mkdir()
+    (root / "a" / "Dockerfile").write_text("FROM x\nRUN y\n")
+    (root / "b" / "Dockerfile").write_text("ARG PARENT\nFROM ${PARENT} AS dev\nRUNN x\n")
+    (root / "c" / "Dockerfile.dev").mkdir()
+    os.mkfifo(root / "e" / "Dockerfile")
+    (root / "file").write_text("x")
+    app = _doc(root, """name: shop
+images:
+  a: {context: a, parent: b, target: prod}
+  b: {context: b, parent: a, parent_arg: PARENT, target: dev}
+  c: {context: c, dockerfile: Dockerfile.dev}
+  d: {context: ../out}
+  e: {context: e}
+  f: {context: file}
+  g: {context: a, dockerfile: ../../x}
+components:
+  web: {image: a}
+""")
+    fix = "create it, or set `dockerfile:` to its path relative to the context"
+    assert _in_files(check_app(app, root, set())) == [
+        ("devenv.yaml", 3, "images.a.parent", "the Dockerfile never declares `ARG BASE_IMAGE`, so the parent image is not used",
+         "add `ARG BASE_IMAGE` and `FROM ${BASE_IMAGE}` to Dockerfile", "warning"),
+        ("devenv.yaml", 3, "images.a.target", "the Dockerfile has no stage named 'prod'",
+         "add `FROM ... AS prod` to Dockerfile or fix `target`", "warning"),
+        ("b/Dockerfile", 3, "unknown-instruction", "unknown instruction `RUNN`", "did you mean `RUN`?", "error"),
+        ("devenv.yaml", 5, "images.c.dockerfile", "no Dockerfile at c/Dockerfile.dev: it is a directory, not a regular file",
+         fix, "error"),
+        ("devenv.yaml", 6, "images.d.context", f"build context '../out' resolves to {root.parent / 'out'}, outside the project "
+         f"root {root}", "keep build contexts inside the project (a context sends its files to the engine)", "error"),
+        ("devenv.yaml", 7, "images.e.context", "no Dockerfile at e/Dockerfile: it is a FIFO (named pipe), not a regular file",
+         fix, "error"),
+        ("devenv.yaml", 8, "images.f.context", "build context 'file' is not a directory", "create the directory or fix the path",
+         "error"),
+        ("devenv.yaml", 9, "images.g.dockerfile", f"Dockerfile '../../x' resolves to {root.parent / 'x'}, outside the project "
+         f"root {root}", "keep the Dockerfile inside the project", "error"),
+        ("devenv.yaml", 3, "images.a.parent", "image parent cycle: a -> b -> a",
+         "one image of the chain must build from a plain FROM without a parent", "error"),
+    ]
+
+
+def test_a_dockerfile_past_the_size_limit_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devenv.model import validate
+
+    monkeypatch.setattr(validate, "MAX_DOCKERFILE", 2048)
+    (tmp_path / "a").mkdir()
+    app = _doc(tmp_path, "name: shop\nimages:\n  a: {context: a, target: x}\n")
+    (tmp_path / "a" / "Dockerfile").write_text("FROM x AS x\n" + "#" * (2048 - 13) + "\n")  # 2048 bytes: read
+    assert _in_files(check_app(app, tmp_path, set())) == []
+    (tmp_path / "a" / "Dockerfile").write_text("FROM x AS x\n" + "#" * (2048 - 12) + "\n")  # 2049
+    assert _in_files(check_app(app, tmp_path, set())) == [
+        ("a/Dockerfile", None, "", "the Dockerfile is larger than 2 KiB",
+         "check `dockerfile:` in devenv.yaml points at a Dockerfile", "error")]
+
+
+def test_schema_problems_of_the_app_profile_and_overlay(tmp_path: Path) -> None:
+    from devenv.model.validate import structural
+
+    app = _doc(tmp_path, "name: a\nnmae: x\nx-anchors: {}\nimages:\n  " + "a" * 64 + ": {}\ncomponents:\n  web:\n"
+               "    ref: r\n    ports: [{}]\n    depends_on: [db, db]\n    restart: alwys\n    nope: 1\n")
+    long = "a" * 64
+    assert _said(structural(app, "devenv")) == [
+        (2, "nmae", "unknown key 'nmae'", "did you mean 'name'? known keys: components, default_tenants, env, images, name, "
+         "port_base, ports_per_tenant, services", "error"),
+        (5, f"images.{long}", f"'{long}' is not a valid name: expected a name of at most 63 characters",
+         "rename it, see docs/config.md", "error"),
+        (5, f"images.{long}.context", "missing required key 'context'",
+         "add 'context:' here (Build context directory, relative to the project root (must stay inside it).)", "error"),
+        (9, "components.web.ports[0].name", "missing required key 'name'",
+         "add 'name:' here (The port's name (at most 15 characters: lower-case letters, digits and '-').)", "error"),
+        (9, "components.web.ports[0].container", "missing required key 'container'",
+         "add 'container:' here (The port inside the container.)", "error"),
+        (9, "components.web.ports[0].name", "missing required key 'name'",
+         "add 'name:' here (The port's name (at most 15 characters: lower-case letters, digits and '-').)", "error"),
+        (9, "components.web.ports[0].container", "missing required key 'container'",
+         "add 'container:' here (The port inside the container.)", "error"),
+        (10, "components.web.depends_on", 'the list names "db" more than once', "remove the repeated entries", "error"),
+        (11, "components.web.restart", "'alwys' is not one of: no, always, on-failure, unless-stopped",
+         "did you mean 'always'? choose one of: always, no, on-failure, unless-stopped", "error"),
+        (12, "components.web.nope", "unknown key 'nope'", "known keys: command, depends_on, entrypoint, env, health, image, "
+         "live_update, ports, ref, restart, user, volumes, ...", "error"),
+    ]
+    seed = ("expected: Data the tenant gets on its first local start (devenv only; production ignores it): a SQL file "
+            "(project-relative) loaded into the tenant's Postgres, or a command run in one of its components. Runs once per "
+            "fresh data volume; `devenv data seed` reruns it.")
+    profile = _doc(tmp_path, "seed: 5\ntenant: a\nsurprise: 1\ncomponents: {web: {wat: 1}}\n", "profiles/a.yaml")
+    assert _said(structural(profile, "profile", tolerant=True)) == [
+        (1, "seed", "5 is not valid under any of the given schemas", seed, "error")]
+    local = _doc(tmp_path, "defaults: {nope: 1}\nx-y: 1\n", "devenv.local.yaml")
+    assert _said(structural(local, "overlay")) == [
+        (1, "defaults.nope", "unknown key 'nope'",
+         "known keys: build, disable, domain, drop_resources, env, port_base, replicas, secrets", "error")]
+
+
+def test_what_the_user_wrote_in_words() -> None:
+    import datetime
+
+    from devenv.model.validate import describe, did_you_mean
+
+    assert [describe(x) for x in (None, True, {}, [], "s", 1.5, 3, datetime.date(2024, 1, 2), b"x")] == [
+        "nothing (an empty value)", "true (a boolean)", "a mapping", "a list", "the string 's'", "the number 1.5",
+        "the number 3", "the date 2024-01-02", "b'x' (a bytes; quote it to make it a string)"]
+    assert did_you_mean("x", [f"o{i}" for i in range(13)], "opts") == \
+        "opts: o0, o1, o10, o11, o12, o2, o3, o4, o5, o6, o7, o8, ..."
+    assert did_you_mean("x", [f"o{i}" for i in range(12)], "opts") == "opts: o0, o1, o10, o11, o2, o3, o4, o5, o6, o7, o8, o9"
+    assert did_you_mean("x", [], "opts") == "there are none yet"
+    assert did_you_mean("o1", ["o1x", 3, "zz"], "opts") == "did you mean 'o1x'? opts: o1x, zz"
+
+
+def test_ports_past_65535_and_pins_from_the_last_overlay(tmp_path: Path) -> None:
+    from devenv.model.validate import check_host_ports
+
+    app = _doc(tmp_path, "name: a\nport_base: 65500\nports_per_tenant: 20\ncomponents:\n  web:\n    ref: r\n"
+               "    ports: [{name: http, container: 80}, {name: x, container: 81}, {name: x, container: 82}]\n")
+    assert _said(check_host_ports(app, ["b", "a", "c"], [])) == [
+        (2, "port_base", "tenant 'c' would publish ports 65540-65541, past 65535",
+         "lower port_base (or ports_per_tenant) so every tenant's ports fit", "error")]
+    # a tenant's own pin beats `defaults`; a later overlay's `defaults` beats an earlier one's
+    first = _doc(tmp_path, "defaults:\n  port_base: 20000\ntenants:\n  a:\n    port_base: 30000\n", "devenv.local.yaml")
+    later = _doc(tmp_path, "\ndefaults:\n  port_base: 40000\n", "devenv.personal.yaml")
+    assert _in_files(check_host_ports(app, ["a", "b", "c"], [first, later])) == [
+        ("devenv.personal.yaml", 3, "defaults.port_base", "host ports of tenants 'b' (40000-40001) and 'c' (40000-40001) overlap",
+         "pin port_base per tenant under `tenants.<name>`, not under `defaults`", "error")]
+
+
+@pytest.mark.parametrize(("base", "past"), [(65532, False), (65533, True)])
+def test_the_last_host_port_may_be_65535(tmp_path: Path, base: int, past: bool) -> None:
+    from devenv.model.validate import check_host_ports
+
+    app = _doc(tmp_path, f"name: a\nport_base: {base}\ncomponents:\n  web:\n    ref: r\n    ports: [{{name: http, container: 80}}, "
+               "{name: y, container: 81}, {name: x, container: 82}]\nservices:\n  db: {ref: r, ports: [{name: p, container: 5432}]}\n")
+    assert _said(check_host_ports(app, ["a"], [])) == ([
+        (2, "port_base", f"tenant 'a' would publish ports {base}-{base + 3}, past 65535",
+         "lower port_base (or ports_per_tenant) so every tenant's ports fit", "error")] if past else [])
