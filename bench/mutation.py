@@ -25,6 +25,8 @@ cheap: add tests, re-run only what survived. Results: bench/mutation-results.md.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -36,6 +38,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import mutation_select  # noqa: E402  (bench/ is not a package)
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("devenv", "tests", "examples", "profiles", "compose", "devenv.yaml", "devenv.local.yaml",
@@ -86,13 +91,34 @@ _RESULT = re.compile(r"^\s*(\S+): (\w[\w ]*)$")
 
 
 def scratch_copy(dest: Path) -> None:
-    """The project as the tests need it, without caches or ``.devenv/``."""
+    """The project as the tests need it, without caches or ``.devenv/``. The source is synced, not
+    copied: mutmut regenerates a file's mutants only when the source is newer than its mutants, so a
+    changed file must get a new mtime and an unchanged one must keep its old one (a copy with the
+    checkout's mtimes left stale mutants of a file edited before the last generation)."""
     for name in PROJECT_FILES:
         src = ROOT / name
-        if src.is_dir():
+        if name == "devenv":
+            sync_tree(src, dest / name)
+        elif src.is_dir():
+            if (dest / name).is_dir():
+                shutil.rmtree(dest / name)
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", ".devenv", "mutants"))
         elif src.is_file():
             shutil.copy2(src, dest / name)
+
+
+def sync_tree(src: Path, dest: Path) -> None:
+    """Make ``dest`` hold ``src``'s files (no caches), rewriting only the ones whose bytes differ."""
+    wanted = {p.relative_to(src) for p in src.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    if dest.is_dir():
+        for old in [p for p in dest.rglob("*") if p.is_file() and p.relative_to(dest) not in wanted]:
+            old.unlink()
+    for rel in sorted(wanted):
+        data = (src / rel).read_bytes()
+        target = dest / rel
+        if not target.is_file() or target.read_bytes() != data:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
 
 
 def configure(dest: Path, group: Group) -> None:
@@ -134,15 +160,15 @@ def pytest_args(group: Group) -> list[str]:
 
 
 def run_group(group: Group, children: int, keep: Path | None, survivors: bool = False,
-              budget: float | None = None) -> dict[str, str]:
+              budget: float | None = None, cap: int = 0) -> dict[str, str]:
     """mutant name -> status (killed, survived, no tests, timeout, suspicious, ...)."""
     if keep is None:
         with tempfile.TemporaryDirectory(prefix=f"devenv-mutation-{group.name}-") as tmp:
-            return run_in(Path(tmp), group, children, budget=budget)
+            return run_in(Path(tmp), group, children, budget=budget, cap=cap)
     work = keep / group.name
     # "not checked" ones are not named: the plain run that follows picks up every mutant not run yet
     again = sorted(n for n, s in results_in(work).items() if s not in ("killed", TYPED, "not checked")) if survivors else []
-    return run_in(work, group, children, again, budget)
+    return run_in(work, group, children, again, budget, cap)
 
 
 def results_in(work: Path) -> dict[str, str]:
@@ -155,32 +181,59 @@ def results_in(work: Path) -> dict[str, str]:
 
 
 def run_in(work: Path, group: Group, children: int, again: list[str] | None = None,
-           budget: float | None = None) -> dict[str, str]:
+           budget: float | None = None, cap: int = 0) -> dict[str, str]:
     """Refresh the scratch copy in ``work`` (mutmut's ``mutants/`` kept: it re-runs mutants of changed
     functions, and ``again`` by name: the survivors of the last run, once tests were added). With a
     ``budget`` (seconds) mutmut is stopped when it runs out; mutants not run yet stay "not checked"
     (reported, not counted) and a later run with ``--keep`` resumes them."""
     mutmut = str(Path(sys.executable).with_name("mutmut"))
-    for name in PROJECT_FILES:
-        if (work / name).is_dir():
-            shutil.rmtree(work / name)
     work.mkdir(parents=True, exist_ok=True)
     scratch_copy(work)
     configure(work, group)
+    select_tests(work, group)
     runs = [again, []] if again else [[]]  # after the named ones, the mutants of changed code or not run yet
     deadline = time.monotonic() + budget if budget else None
     with (work / "mutmut-run.log").open("w", encoding="utf-8") as log:
         for names in runs:
             cmd = ["nice", "-n", "19", mutmut, "run", "--max-children", str(children), *names]
-            if not run_until(cmd, work, log, deadline):
+            if not run_until(cmd, work, log, deadline, cap):
                 break
     return results_in(work)
 
 
-def run_until(cmd: list[str], cwd: Path, log: TextIO, deadline: float | None) -> bool:
+def select_tests(work: Path, group: Group) -> None:
+    """Coverage-guided test selection (bench/mutation_select.py): the map is built on the original
+    code before mutmut starts (a few minutes: the group's tests once under coverage), and a hook in
+    the scratch copy's conftest narrows each mutant's run to the tests that execute what it changes."""
+    shutil.copy2(Path(__file__).with_name("mutation_select.py"), work / "tests" / "_mutation_select.py")
+    with (work / "tests" / "conftest.py").open("a", encoding="utf-8") as f:
+        f.write(mutation_select.HOOK)
+    tests = [t for t in group.tests if (work / t).is_file()]
+    sources = [m.removesuffix("/*").removesuffix("*") for m in group.mutate]
+    kept, key = work / "mutation-coverage.json", source_key(work)
+    if kept.is_file() and json.loads(kept.read_text(encoding="utf-8")).get("key") == key:
+        # the source is unchanged: the map holds (a test added since is unknown to it, so it always runs)
+        shutil.copy2(kept, work / "tests" / mutation_select.MAP_NAME)
+        return
+    started = time.monotonic()
+    built = mutation_select.collect(work, sources, tests, pytest_args(group))
+    kept.write_text(json.dumps({**built, "key": key}), encoding="utf-8")
+    print(f"{group.name:8} coverage map: {len(built['tests'])} tests over {len(built['files'])} files"
+          f" ({time.monotonic() - started:,.0f} s)", flush=True)
+
+
+def source_key(work: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted((work / "devenv").rglob("*.py")):
+        digest.update(str(path.relative_to(work)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def run_until(cmd: list[str], cwd: Path, log: TextIO, deadline: float | None, cap: int = 0) -> bool:
     """Run ``cmd`` (in its own process group) until it ends or ``deadline`` passes; False when stopped.
     mutmut records each mutant's result as it comes, so a stopped run loses only the ones in flight."""
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    env = dict(os.environ, MUTATION_TEST_CAP=str(cap))
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     try:
         proc.wait(timeout=None if deadline is None else max(1.0, deadline - time.monotonic()))
         return True
@@ -219,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
                     "did not kill (after adding tests; the configuration must be unchanged)")
     ap.add_argument("--budget", type=float, metavar="MINUTES", help="stop each group's mutmut after this long "
                     "(a partial result: mutants not run are listed as NOT RUN; --keep resumes them later)")
+    ap.add_argument("--cap", type=int, default=0, metavar="N", help="run each mutant against at most N of the "
+                    "tests that execute it, the most targeted first (bench/mutation_select.py): a lower bound on "
+                    "the kill rate, for groups whose every test runs the same loader; 0 (default): all of them")
     args = ap.parse_args(argv)
     if shutil.which("mutmut", path=str(Path(sys.executable).parent)) is None:
         print("mutmut is not installed: .venv/bin/pip install mutmut", file=sys.stderr)
@@ -228,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     for group in chosen:
         t0 = time.monotonic()
         budget = args.budget * 60 if args.budget else None
-        k, n = report(group.name, run_group(group, args.children, args.keep, args.survivors, budget),
+        k, n = report(group.name, run_group(group, args.children, args.keep, args.survivors, budget, args.cap),
                       time.monotonic() - t0)
         killed, total = killed + k, total + n
     rate = killed / total if total else 0.0
