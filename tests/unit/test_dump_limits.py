@@ -244,3 +244,146 @@ def test_merged_keys_keep_the_line_they_are_written_on() -> None:
     assert line_of(doc, "nope") == line_of(doc) == 1 and line_of({"a": 1}, "a") is None
     plain = load_stream("x: &a {p: 1, q: 2}\ny:\n  <<: [*a, {r: 5}]\n  q: 3\n", "s.yaml", positions=False)[0]
     assert plain["y"] == {"p": 1, "q": 3, "r": 5}
+
+
+# --------------------------------------------------------------------------- exact limits and values
+#
+# What the reader spends, what it refuses and where, and that the plain read (import's) answers
+# with plain dicts and lists (it does not fall back to the slower positioned read) wherever the
+# text is fine.
+
+def plain_only(value: object) -> None:
+    """Every container of a plain read is a plain dict or list, not the positioned reader's."""
+    if isinstance(value, dict):
+        assert type(value) is dict, type(value)
+        for v in value.values():
+            plain_only(v)
+    elif isinstance(value, list):
+        assert type(value) is list, type(value)
+        for v in value:
+            plain_only(v)
+
+
+def both_reads(text: str) -> list[object]:
+    """The document(s) of ``text``: the plain read gives plain containers and agrees with the positioned one."""
+    plain = load_stream(text, "s.yaml", positions=False)
+    plain_only(plain)
+    assert plain == load_stream(text, "s.yaml")
+    return plain
+
+
+def refusal_of(text: str, positions: bool) -> tuple[str, str]:
+    with pytest.raises(DevenvError) as err:
+        load_stream(text, "s.yaml", positions=positions)
+    return err.value.message, err.value.hint
+
+
+def expanded(value: object) -> int:
+    """How many values a document stands for once every alias is expanded (a key is one)."""
+    if isinstance(value, dict):
+        return 1 + sum(1 + expanded(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(expanded(v) for v in value)
+    return 1
+
+
+def aliased_to(budget: int) -> tuple[str, int]:
+    """A text whose values, aliases expanded, number exactly ``node_budget(text) - budget + count``:
+    padded with a comment so that its value budget is ``budget`` values more or less than it spends;
+    the last value (line returned) is an alias of a list."""
+    body = ("s: &s v\na: &a [" + ", ".join(["x"] * 100) + ", {k: y}, [z]]\nb:\n"
+            + "- *s\n" + "- *a\n" * 500)
+    import yaml
+
+    spent = expanded(yaml.safe_load(body))
+    pad = 2 * (spent + budget - 50_000) - len(body) - 3
+    assert pad >= 0
+    text = "#" + "p" * pad + "\n" + body + "\n"
+    assert 50_000 + len(text) // 2 == spent + budget
+    return text, text.count("\n") - 1
+
+
+def test_aliases_are_charged_what_they_stand_for_exactly_up_to_the_budget() -> None:
+    from devenv.model.dumpyaml import node_budget
+
+    text, _ = aliased_to(0)  # spends its whole budget: read
+    assert node_budget(text) == 50_000 + len(text) // 2
+    doc = both_reads(text)[0]
+    assert isinstance(doc, dict) and doc["b"][0] == "v" and len(doc["b"]) == 501
+    text, last = aliased_to(-1)  # one value over: refused at the alias that overspends
+    message = f"s.yaml:{last}: the YAML expands to too many values (aliases, *name, repeat whole subtrees)"
+    for positions in (True, False):
+        assert refusal_of(text, positions) == (message, KUBECTL_HINT)
+
+
+def test_nesting_at_the_depth_limit_is_read_and_one_deeper_is_refused() -> None:
+    deepest = "a: " + "[" * 63 + "]" * 63 + "\n"  # the mapping and 63 lists: 64 levels
+    value = both_reads(deepest)[0]["a"]  # type: ignore[index]
+    for _ in range(62):
+        value = value[0]
+    assert value == []
+    too_deep = "a:\n  " + "[" * 64 + "]" * 64 + "\n"
+    for positions in (True, False):
+        assert refusal_of(too_deep, positions) == ("s.yaml:2: the YAML nests deeper than 64 levels", KUBECTL_HINT)
+
+
+def test_anchors_aliases_merges_tags_and_keys_read_the_same_plainly() -> None:
+    text = ("s: &s v\nt: *s\nm: &m {a: 1}\nn: *m\nl: &l [1, 2]\nk: *l\n"
+            "base: &b {p: 1, q: 2}\nother: &o {r: 3}\n"
+            "merged: &mm\n  <<: *b\n  q: 5\nagain: *mm\nboth: {<<: [*b, *o], p: 0}\n"
+            "int: !!int \"7\"\nstr: !!str 7\nbare: ! 12\nquoted: \"12\"\nnum: 12\nflag: yes\nempty: ~\n"
+            "1: a\n1.5: b\ntrue: c\n"
+            "---\nsecond: [*s]\n")
+    assert both_reads(text) == [
+        {"s": "v", "t": "v", "m": {"a": 1}, "n": {"a": 1}, "l": [1, 2], "k": [1, 2],
+         "base": {"p": 1, "q": 2}, "other": {"r": 3}, "merged": {"q": 5, "p": 1}, "again": {"q": 5, "p": 1},
+         "both": {"p": 0, "q": 2, "r": 3}, "int": 7, "str": "7", "bare": 12, "quoted": "12", "num": 12,
+         "flag": True, "empty": None, "1": "a", "1.5": "b", "True": "c"},
+        {"second": ["v"]}]
+
+
+@pytest.mark.parametrize(("text", "message", "hint"), [
+    ("a: 1\n~: x\n", "s.yaml:2: mapping keys must be plain strings", "quote the key"),
+    ("a: 1\n? [k]\n: x\n", "s.yaml:2: mapping keys must be plain strings", "quote the key"),
+    ("a: 1\n? {k: v}\n: x\n", "s.yaml:2: mapping keys must be plain strings", "quote the key"),
+    ("a: 1\nb: *nope\n", "s.yaml:2: alias *nope names no anchor defined before it", "define &name first"),
+    ("a:\n  b: !!int " + "1234567890" * 4 + "abcde\n",
+     "s.yaml:2: cannot read the value '" + "1234567890" * 4 + "': invalid literal for int() with base 10: '"
+     + "1234567890" * 4 + "abcde'", "quote the value, or drop its tag"),
+    ("a:\n  b: !!foo x\n", "s.yaml:2: cannot read the value 'x': could not determine a constructor for the tag "
+     "'tag:yaml.org,2002:foo'\n  in \"<unicode string>\", line 2, column 6", "quote the value, or drop its tag"),
+    ("a: 1\nb: [1\nc: 2\n", "s.yaml:3: not valid YAML: did not find expected ',' or ']'",
+     "save it with `kubectl get ... -o yaml > dump.yaml`"),
+    ("a: 1\nb: c\x07\n", "s.yaml: not valid YAML: unacceptable character #x0007: control characters are not allowed",
+     "save it with `kubectl get ... -o yaml > dump.yaml`"),
+], ids=["null-key", "list-key", "map-key", "undefined-alias", "bad-int-40-chars", "unknown-tag", "unclosed-flow",
+        "control-character"])
+def test_a_bad_value_or_key_is_refused_with_line_and_fix_by_both_reads(text: str, message: str, hint: str) -> None:
+    for positions in (True, False):
+        assert refusal_of(text, positions) == (message, hint)
+
+
+def test_the_plain_read_checks_once_that_the_installed_pyyaml_swaps_as_expected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checked once per process: with this PyYAML the plain read uses the cheap events (plain
+    containers); a C module without those event names makes it read through the positioned builder."""
+    import types
+
+    from devenv.model import dumpyaml
+
+    monkeypatch.setattr(dumpyaml, "_cheap_ok", None)
+    assert dumpyaml._cheap_events_work() is True
+    assert type(load_stream("a: {b: [1]}\n", "s.yaml", positions=False)[0]) is dict
+    monkeypatch.setattr(dumpyaml, "_cheap_ok", None)
+    monkeypatch.setattr(dumpyaml, "_cyaml", types.SimpleNamespace())  # a C module that changed
+    assert load_stream("a: {b: [1]}\n", "s.yaml", positions=False) == [{"a": {"b": [1]}}]
+    assert dumpyaml._cheap_ok is False
+
+
+def test_line_of_answers_for_the_container_itself_and_each_item() -> None:
+    from devenv.model.dumpyaml import line_of
+
+    doc = load_stream("a: 1\nNone: 2\nl: [\n  x, y]\n", "s.yaml")[0]
+    assert (line_of(doc), line_of(doc, "None"), line_of(doc, "a")) == (1, 2, 1)
+    assert (line_of(doc["l"]), line_of(doc["l"], 0), line_of(doc["l"], 1), line_of(doc["l"], -1)) == (3, 4, 4, 3)
+    merged = load_stream("x: &a\n  p: 1\n  q: 2\ny:\n  <<: *a\n  r: 3\n", "s.yaml")[0]["y"]
+    assert (line_of(merged, "p"), line_of(merged, "q"), line_of(merged, "r")) == (2, 3, 6)

@@ -223,3 +223,163 @@ def _pod(app_label: str, image_id: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"{app_label}-x", "namespace": "ns",
                                                             "labels": {"app": app_label}},
             "status": {"containerStatuses": [{"name": app_label, "imageID": image_id}]}}
+
+
+# --------------------------------------------------------------------------- a big List read in pieces
+#
+# ``devenv import`` cuts a big ``kubectl get -o yaml`` List at its column-0 ``- `` item lines, reads
+# the pieces in forked children, and keeps the answer only when the pieces join into one List.
+
+ITEMS = "".join(f"- item{i:02d}\n" for i in range(12))  # 9 characters an item
+
+
+@pytest.mark.parametrize(("text", "count", "expected"), [
+    # evenly by size: each cut at the first item at or after i/count of the text
+    ("apiVersion: v1\nitems:\n" + ITEMS + "kind: List\n", 3,
+     ["apiVersion: v1\nitems:\n- item00\n- item01\n- item02\n",
+      "items:\n- item03\n- item04\n- item05\n- item06\n- item07\n- item08\n",
+      "items:\n- item09\n- item10\n- item11\nkind: List\n"]),
+    # a header longer than a piece's share: the first piece still holds the first item, and only it
+    ("apiVersion: v1\nmetadata: {note: " + "x" * 100 + "}\nitems:\n- a\n- b\n- c\nkind: List\n", 2,
+     ["apiVersion: v1\nmetadata: {note: " + "x" * 100 + "}\nitems:\n- a\n", "items:\n- b\n- c\nkind: List\n"]),
+    # ``items`` the first key, or after a blank first line
+    ("items:\n- a\n- b\n- c\n- d\nkind: List\n", 2, ["items:\n- a\n- b\n- c\n", "items:\n- d\nkind: List\n"]),
+    ("\nitems:\n- a\n- b\n- c\n- d\nkind: List\n", 2, ["\nitems:\n- a\n- b\n- c\n", "items:\n- d\nkind: List\n"]),
+    # another column-0 list before ``items``: the cut is still at an item
+    ("finalizers:\n- f\nitems:\n- a\n- b\n- c\n- d\nkind: List\n", 2,
+     ["finalizers:\n- f\nitems:\n- a\n", "items:\n- b\n- c\n- d\nkind: List\n"]),
+    # a long last item: fewer pieces than asked
+    ("kind: List\nitems:\n- a\n- b\n- c\n- d\n- e\n- f\n- g\n- h\n- i\n- j\n- " + "x" * 100 + "\n", 4,
+     ["kind: List\nitems:\n- a\n- b\n- c\n- d\n- e\n- f\n", "items:\n- g\n- h\n- i\n- j\n- " + "x" * 100 + "\n"]),
+    # two documents: the items list the cut falls in, the first one's or the second one's
+    ("kind: List\nitems:\n- a1\n- a2\n- a3\n- a4\n- a5\n- a6\n---\nkind: List\nitems:\n- b1\n", 2,
+     ["kind: List\nitems:\n- a1\n- a2\n- a3\n- a4\n",
+      "items:\n- a5\n- a6\n---\nkind: List\nitems:\n- b1\n"]),
+    ("kind: List\nitems:\n- a1\n---\nkind: List\nitems:\n- b1\n- b2\n- b3\n- b4\n- b5\n- b6\n", 2,
+     ["kind: List\nitems:\n- a1\n---\nkind: List\nitems:\n- b1\n", "items:\n- b2\n- b3\n- b4\n- b5\n- b6\n"]),
+], ids=["even", "long-header", "items-first", "blank-first-line", "other-list-first", "long-last-item",
+        "big-first-document", "big-second-document"])
+def test_a_list_is_cut_into_pieces_at_item_lines(text: str, count: int, expected: list[str]) -> None:
+    from devenv.model.dumpyaml import pieces
+
+    got = pieces(text, count)
+    assert got == expected
+    assert got[0] + "".join(p.removeprefix("items:\n") for p in got[1:]) == text  # nothing lost or doubled
+
+
+@pytest.mark.parametrize("text", [
+    "kind: List\nitems:\n- " + "x" * 100 + "\n",  # one item: one piece
+    "kind: List\nthings:\n- a\n- b\n- c\n- d\n",  # no items list
+    "kind: List\nitems: [a, b, c, d, e, f, g, h]\n",  # not a column-0 list
+    "kind: List\nitems:\n  - a\n  - b\n  - c\n  - d\n",  # indented items
+], ids=["one-item", "no-items", "flow-items", "indented-items"])
+def test_a_text_without_column_0_items_to_cut_at_is_not_cut(text: str) -> None:
+    from devenv.model.dumpyaml import pieces
+
+    assert pieces(text, 2) is None
+
+
+def piece(keys: list[str], kind: object = None, results: list[object] | None = None) -> Any:
+    from devenv.model.dumpyaml import Piece
+
+    return Piece(keys, kind, results if results is not None else [keys[0]])
+
+
+def test_pieces_that_make_one_list_join_their_results_in_order() -> None:
+    from devenv.model.dumpyaml import joined
+
+    # kubectl's order: apiVersion, items, kind, metadata (the kind is in the last piece)
+    first = piece(["apiVersion", "items"], None, [1, 2])
+    assert joined(first, piece(["items", "kind", "metadata"], "List", [3])) == [1, 2, 3]
+    assert joined(first, piece(["items"], None, [3]), piece(["items"], None, []),
+                  piece(["items", "kind"], "ConfigMapList", [4, 5])) == [1, 2, 3, 4, 5]
+    assert joined(piece(["kind", "items"], "List", [1]), piece(["items"], None, [2]),
+                  piece(["items", "metadata"], None, [3])) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("parts", [
+    [["kind", "items"]],  # one piece is no split
+    [["kind", "items"], None],  # a piece that failed
+    [None, ["items", "kind"]],
+    [["items", "kind"], ["items"]],  # the first piece does not end with items
+    [["kind", "items"], ["kind"]],  # a later piece does not start with items
+    [["kind", "items"], ["items"], ["kind"]],
+    [["kind", "items"], ["items", "x"], ["items"]],  # a middle piece holds another key
+    [["kind", "items"], ["items"], ["items", "x"], ["items"]],
+    [["kind", "metadata", "items"], ["items", "metadata"]],  # a key twice
+    [["apiVersion", "kind", "items"], ["items", "kind"]],
+    [["metadata", "kind", "items"], ["items"], ["items", "kind"]],
+    [["items"], ["items", "apiVersion", "apiVersion"]],
+], ids=["one", "failed-last", "failed-first", "first-not-ending-with-items", "second-not-items",
+        "last-not-items", "middle-with-key", "second-middle-with-key", "metadata-twice", "kind-twice",
+        "kind-twice-of-three", "twice-in-last"])
+def test_pieces_that_do_not_make_one_list_are_a_miss(parts: list[list[str] | None]) -> None:
+    from devenv.model.dumpyaml import joined
+
+    assert joined(*[piece(p, "List") if p is not None else None for p in parts]) is None
+
+
+def test_the_kind_of_the_joined_list_is_read_where_it_is_written() -> None:
+    from devenv.model.dumpyaml import joined
+
+    assert joined(piece(["apiVersion", "items"], None), piece(["items"], None),
+                  piece(["items", "kind"], "Deployment")) is None  # not a List
+    assert joined(piece(["apiVersion", "items"], None), piece(["items"], None),
+                  piece(["items", "kind"], "List", ["z"])) == ["apiVersion", "items", "z"]
+    assert joined(piece(["kind", "items"], "List"), piece(["items", "metadata"], None, ["m"])) == ["kind", "m"]
+    assert joined(piece(["items"], None), piece(["items"], None)) is None  # no kind at all
+
+
+def big_configmaps(count: int, value: str = "x" * 120, tail: str = "kind: List\n") -> str:
+    item = "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c{i:05d}\n  data: {{k: \"{value}\"}}\n"
+    return "apiVersion: v1\nitems:\n" + "".join(item.format(i=i, value=value) for i in range(count)) + tail
+
+
+def single_threaded() -> None:
+    import threading
+
+    if threading.active_count() != 1:
+        pytest.skip("a fork needs a single-threaded process; another test left a thread running")
+
+
+def test_a_list_of_exactly_the_split_size_is_read_in_pieces_and_one_byte_less_is_not() -> None:
+    from devenv.model.dumpyaml import SPLIT_MIN_BYTES, load_stream, read_list_split
+
+    single_threaded()
+    base = big_configmaps(5000, tail="kind: List\nmetadata: {resourceVersion: ''}\n")
+    assert len(base) < SPLIT_MIN_BYTES
+    text = base.replace("resourceVersion: ''", "resourceVersion: '" + "7" * (SPLIT_MIN_BYTES - len(base)) + "'")
+    assert len(text) == SPLIT_MIN_BYTES
+    names = [f"c{i:05d}" for i in range(5000)]
+    assert read_list_split(text, "d.yaml", lambda item: [item["metadata"]["name"]], count=2) == names
+    assert read_list_split(text, "d.yaml", lambda item: [item], count=2) == load_stream(
+        text, "d.yaml", positions=False)[0]["items"]
+    assert read_list_split(text, "d.yaml", lambda item: [item], count=1) is None  # one process asked for
+    assert read_list_split(text[:-2] + "\n", "d.yaml", lambda item: [item], count=2) is None
+
+
+def test_a_list_whose_values_hold_item_like_lines_is_read_whole() -> None:
+    """A quoted value may hold a line starting with ``- `` at column 0: a cut there leaves an
+    unclosed quote, and the import reads the dump in one piece instead, with the same answer."""
+    from devenv.model.dumpyaml import pieces, read_list_split
+
+    single_threaded()
+    text = big_configmaps(3001, value="y" * 300 + "\n- z")
+    assert pieces(text, 2)[0].endswith("yyy\n")  # the cut is inside a quoted value
+    assert read_list_split(text, "d.yaml", lambda item: [item], count=2) is None
+    objects = importer.parse_dump(text, "d.yaml", positions=False)
+    assert [o["metadata"]["name"] for o in objects] == [f"c{i:05d}" for i in range(3001)]
+    assert objects[0]["data"] == {"k": "y" * 300 + " - z"}
+    assert objects == importer.parse_dump(text, "d.yaml")
+
+
+def test_a_piece_that_fails_leaves_no_child_behind() -> None:
+    import os
+
+    from devenv.model.dumpyaml import read_list_split
+
+    single_threaded()
+    text = big_configmaps(9000).replace("  kind: ConfigMap\n", "  kind: ConfigMap\n  kind: Again\n", 1)
+    assert read_list_split(text, "d.yaml", lambda item: [item], count=2) is None  # the first piece: a duplicate key
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # the child reading the second piece was stopped and reaped

@@ -261,3 +261,115 @@ def test_an_ordinary_probe_is_kept(shop: Path) -> None:
     text = deploy().replace("        env:\n", "        readinessProbe: {exec: {command: [pg_isready, -U, shop]}}\n        env:\n")
     assert profile_of(shop, text).profile["components"]["web"]["probes"] == {
         "readiness": {"exec": {"command": ["pg_isready", "-U", "shop"]}}}
+
+
+# --------------------------------------------------------------------------- exact type errors
+
+
+FIX = "fix the object (the API server would refuse it too), or dump it again with `kubectl get ... -o yaml`"
+WORKLOAD = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: w\n"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (WORKLOAD + "  labels: [web]\n", "dump.yaml:5: Deployment w: metadata.labels must be a mapping, got a list"),
+    (WORKLOAD + "  labels:\n    tier: web\n    app: [x]\n",
+     "dump.yaml:7: Deployment w: metadata.labels.app must be a plain value (string, number or boolean), got a list"),
+    (WORKLOAD + "  labels:\n    tier: web\n    app: {x: y}\n",
+     "dump.yaml:7: Deployment w: metadata.labels.app must be a plain value (string, number or boolean), got a mapping"),
+    ("apiVersion: v1\nmetadata: {name: x}\nkind: 5\n", "dump.yaml:3: kind must be a string, got a number"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {namespace: n}\nspec:\n  replicas: many\n",
+     "dump.yaml:5: Deployment: spec.replicas must be a whole number, got a string"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: [w]}\nspec:\n  replicas: 1\n",
+     "dump.yaml:3: Deployment: metadata.name must be a string, got a list"),
+    ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - name: http\n    port: 80\n"
+     "    targetPort: 1.5\n",
+     "dump.yaml:8: Service s: spec.ports[0].targetPort must be a port number or a port name, got a number"),
+    (WORKLOAD + "spec:\n  template:\n    spec:\n      serviceAccountName: sa\n      containers: {name: w}\n",
+     "dump.yaml:9: Deployment w: spec.template.spec.containers must be a list, got a mapping"),
+    (WORKLOAD + "spec:\n  template:\n    spec:\n      containers:\n      - name: w\n        image: 2024-01-01\n",
+     "dump.yaml:10: Deployment w: spec.template.spec.containers[0].image must be a string, got date"),
+], ids=["labels-list", "label-value-list", "label-value-mapping", "kind-number", "no-name", "name-list",
+        "target-port-float", "containers-mapping", "image-date"])
+def test_a_field_of_the_wrong_type_is_named_with_its_own_line_by_both_reads(text: str, message: str) -> None:
+    for positions in (True, False):
+        with pytest.raises(DevenvError) as err:
+            importer.parse_dump(text, "dump.yaml", positions=positions)
+        assert (err.value.message, err.value.hint) == (message, FIX)
+
+
+def test_a_type_error_in_data_without_lines_names_the_file_alone() -> None:
+    from devenv.model.k8sshape import check_object
+
+    with pytest.raises(DevenvError) as err:
+        check_object({"kind": "Deployment", "metadata": {"name": "w"}, "spec": {"replicas": "x"}}, "d.json")
+    assert (err.value.message, err.value.hint) == ("d.json: Deployment w: spec.replicas must be a whole number, "
+                                                   "got a string", FIX)
+    check_object({"kind": "Deployment", "metadata": {"name": "w", "labels": {"a": 1, "b": True}},
+                  "spec": {"template": {"spec": {"containers": [{"ports": [{"containerPort": 80}]}]}}}}, "d.json")
+
+
+# --------------------------------------------------------------------------- the file read, at its limits
+
+
+class StatFirst:
+    """``os`` as the dump reader sees it, when the file changes between its ``stat`` and its read
+    (the size or type ``stat`` answered is no longer true)."""
+
+    def __init__(self, size: int | None = None, mode: int | None = None) -> None:
+        self.size, self.mode = size, mode
+
+    def stat(self, path: Any) -> os.stat_result:
+        st = os.stat(path)
+        return os.stat_result((st.st_mode if self.mode is None else self.mode, st.st_ino, st.st_dev, st.st_nlink,
+                               st.st_uid, st.st_gid, st.st_size if self.size is None else self.size,
+                               int(st.st_atime), int(st.st_mtime), int(st.st_ctime)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+
+def refused(path: Path, what: str | None = None) -> tuple[str, str]:
+    from devenv.model.dumpyaml import read_text_bounded
+
+    with pytest.raises(DevenvError) as err:
+        read_text_bounded(path) if what is None else read_text_bounded(path, what)
+    return err.value.message, err.value.hint
+
+
+def test_a_dump_of_exactly_the_size_limit_is_read_and_one_byte_more_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devenv.model import dumpyaml
+
+    monkeypatch.setattr(dumpyaml, "MAX_DUMP_BYTES", 2 * 1024 * 1024)
+    at = tmp_path / "at.yaml"
+    at.write_text("# " + "x" * (2 * 1024 * 1024 - 3) + "\n")
+    assert dumpyaml.read_text_bounded(at) == at.read_text()
+    over = tmp_path / "over.yaml"
+    over.write_text(at.read_text() + "\n")
+    assert refused(over) == (f"{over} is larger than 2 MiB, the limit for a dump",
+                             "dump one namespace at a time (`kubectl -n NS get ...`)")
+    monkeypatch.setattr(dumpyaml, "os", StatFirst(size=10))  # it was 10 bytes when looked at
+    assert refused(over) == (f"{over} grew past 2 MiB while being read", "pass a finished dump")
+    assert dumpyaml.read_text_bounded(at) == at.read_text()
+
+
+def test_a_path_that_changes_or_is_no_file_is_refused_with_what_it_is(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import stat
+
+    from devenv.model import dumpyaml
+
+    missing = tmp_path / "nope.yaml"
+    assert refused(missing) == (f"cannot read {missing}: No such file or directory", "pass the dump file's path")
+    assert refused(tmp_path) == (f"{tmp_path} is a directory, not a dump file", "pass the dump file itself")
+    loop = next((p for p in sorted(Path("/dev").glob("loop*")) if p.is_block_device()), None)
+    if loop is not None:
+        assert refused(loop, "manifest") == (
+            f"{loop} is a block device, not a regular file; devenv reads manifests from files only",
+            "save the manifest to a file first (`kubectl get ... -o yaml > dump.yaml`)")
+    monkeypatch.setattr(dumpyaml, "os", StatFirst(mode=stat.S_IFBLK | 0o600))
+    assert refused(tmp_path)[0] == f"{tmp_path} is a block device, not a regular file; devenv reads dumps from files only"
+    monkeypatch.setattr(dumpyaml, "os", StatFirst(mode=0o600))  # a type Linux does not name
+    assert refused(tmp_path)[0] == f"{tmp_path} is a special file, not a regular file; devenv reads dumps from files only"
+    monkeypatch.setattr(dumpyaml, "os", StatFirst(mode=stat.S_IFREG | 0o644))  # a file, then a directory
+    assert refused(tmp_path) == (f"cannot read {tmp_path}: Is a directory", "check the path and its permissions")
