@@ -13,6 +13,23 @@ import pytest
 from devenv.errors import ConfigError
 from devenv.model import cache
 from devenv.model.loader import load_cached, load_project
+from devenv.model.types import (
+    App,
+    Component,
+    ComponentProfile,
+    Health,
+    ImageDef,
+    Overlay,
+    OverlayTenant,
+    Placement,
+    Port,
+    Profile,
+    Resources,
+    SecretRef,
+    Seed,
+    Volume,
+    WatchRule,
+)
 
 SAMPLE = Path(__file__).resolve().parents[2]
 
@@ -88,3 +105,237 @@ def test_a_group_writable_cache_is_not_read(root: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr("devenv.model.loader.load_project", lambda *a, **k: calls.append(1) or real(*a, **k))
     load_cached(root)
     assert calls == [1]
+
+
+# --------------------------------------------------------------------------- every key, as written
+# A project that sets every key devenv.yaml, a profile and the overlays know, each to a value that
+# is not its default (and leaves a few unset, where the default is what the user gets).
+
+APP = """\
+name: tailor
+default_tenants: [beta]
+port_base: 21000
+ports_per_tenant: 10
+images:
+  base:
+    context: img/base
+    dockerfile: Dockerfile.base
+    args: {PYVER: 3.11, DEBUG: true, QUIET: false, EMPTY: null, N: 3}
+    target: runtime
+  web:
+    context: img/web
+    parent: base
+    parent_arg: PARENT_IMAGE
+  db:
+    context: img/db
+components:
+  web:
+    image: web
+    command: python -m web --port 8000
+    entrypoint: [tini, --]
+    user: 1000
+    working_dir: /srv/web
+    ports:
+      - {name: http, container: 8000, http: true}
+      - {name: admin, container: 9000}
+    health: {http: /healthz, port: 8000, interval: 7, timeout: 9, retries: 4, start_period: 11}
+    env: {WEB_ONLY: yes-web, SHARED: from-web, FLAG_ON: true, FLAG_OFF: false, NUM: 42, NOTHING: null}
+    depends_on: [db, cache]
+    volumes:
+      - {name: uploads, target: /srv/uploads}
+    watch:
+      - {path: src/web/, action: sync+exec, target: /srv/web, exec: [kill, -HUP, "1"], ignore: ["*.pyc", tmp]}
+      - {path: src/web/requirements.txt, action: rebuild}
+    restart: always
+    live_update: reload
+  jobs:
+    ref: registry.example/tailor/jobs:1.0
+    command: [run-jobs, --all]
+    health: {cmd: "test -f /tmp/ok"}
+    depends_on: [db]
+services:
+  db:
+    image: db
+    ports:
+      - {name: pg, container: 5432}
+    env: {POSTGRES_DB: tailor}
+    health: {cmd: [pg_isready, -q]}
+  cache:
+    ref: redis:7
+env:
+  SHARED: from-app
+  APP_WIDE: "1"
+"""
+
+BETA = """\
+tenant: beta
+namespace: prod-beta
+labels: {plan: gold, tier: 2}
+node_selector: {pool: beta, ssd: true}
+components:
+  web:
+    replicas: 3
+    image: registry.example/tailor/web:2.0
+    resources:
+      requests: {cpu: 250m, memory: 256Mi}
+      limits: {cpu: 1, memory: 1Gi}
+    env: {WEB_TENANT: beta-web, SHARED: from-profile-web}
+    node_selector: {gpu: "no"}
+    tolerations: [{key: dedicated, operator: Equal, value: beta, effect: NoSchedule}]
+    affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: []}}}
+    probes:
+      readiness: {httpGet: {path: /ready, port: 8000}}
+      liveness: {tcpSocket: {port: 8000}}
+    service_account: web-sa
+    secrets:
+      - {name: web-keys, key: signing, env: SIGNING_KEY}
+    kind: StatefulSet
+  jobs:
+    replicas: 2
+  db:
+    image: registry.example/tailor/db:15
+    secrets:
+      - {name: beta-db, key: password, env: POSTGRES_PASSWORD}
+env: {SHARED: from-profile, TENANT_ONLY: beta-env}
+features: {new-checkout: true, dark_mode: false}
+secrets:
+  - {name: beta-db, key: password, env: DATABASE_PASSWORD}
+  - {name: beta-pay, key: api-key, env: PAY_KEY}
+  - {name: web-keys, key: other, env: SIGNING_KEY}
+domains: [beta.tailor.example, www.beta.tailor.example]
+seed: {command: "psql -f /seed.sql", component: db}
+"""
+
+GAMMA = """\
+tenant: gamma
+components:
+  db: {resources: {limits: {}}}
+"""
+
+ALPHA = """\
+tenant: alpha
+components:
+  jobs: {enabled: false}
+  web: {image: registry.example/tailor/web:1.9}
+"""
+
+LOCAL = """\
+defaults:
+  replicas: {web: 1}
+  drop_resources: true
+  domain: "{tenant}.localhost"
+  env: {SHARED: from-overlay, DEBUG: "1"}
+  secrets:
+    beta-db: {password: devpass, unused: x}
+    nobody: {k: v}
+tenants:
+  beta:
+    env: {TENANT_ONLY: beta-env, EXTRA: more}
+    build: [db]
+    disable: [jobs]
+    port_base: 30000
+"""
+
+PERSONAL = """\
+tenants:
+  beta:
+    replicas: {db: 2}
+    secrets:
+      beta-pay: {api-key: {file: secrets/pay.txt}}
+"""
+
+
+def write_tailored(root: Path) -> Path:
+    files = {
+        "devenv.yaml": APP, "profiles/beta.yaml": BETA, "profiles/alpha.yaml": ALPHA, "profiles/gamma.yaml": GAMMA,
+        "devenv.local.yaml": LOCAL, "devenv.personal.yaml": PERSONAL,
+        "secrets/pay.txt": "pay-dev-key\n",
+        "img/base/Dockerfile.base": "FROM scratch AS runtime\nARG PYVER\nARG DEBUG\nARG QUIET\nARG EMPTY\nARG N\n",
+        "img/web/Dockerfile": "ARG PARENT_IMAGE\nFROM ${PARENT_IMAGE}\n",
+        "img/db/Dockerfile": "FROM scratch\n",
+        "src/web/requirements.txt": "",
+    }
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return root
+
+
+def test_every_key_reaches_the_model_as_written_and_a_hit_keeps_it(tmp_path: Path) -> None:
+    """What the user wrote is what every command works from: the full pass and a cache hit alike."""
+    root = write_tailored(tmp_path)
+    (root / ".devenv").mkdir(mode=0o700)
+    project, warnings = load_cached(root)
+    assert warnings == []
+    assert load_cached(root)[0] == project  # the hit (pickled) holds the same values
+    assert project.app == App(
+        name="tailor", root=root, file=root / "devenv.yaml", default_tenants=("beta",), port_base=21000,
+        ports_per_tenant=10,
+        images={
+            "base": ImageDef("base", root / "img/base", root / "img/base/Dockerfile.base",
+                             args={"PYVER": "3.11", "DEBUG": "true", "QUIET": "false", "EMPTY": "", "N": "3"},
+                             target="runtime"),
+            "web": ImageDef("web", root / "img/web", root / "img/web/Dockerfile", parent="base",
+                            parent_arg="PARENT_IMAGE"),
+            "db": ImageDef("db", root / "img/db", root / "img/db/Dockerfile"),
+        },
+        components={
+            "web": Component(
+                name="web", role="app", image="web", command=("sh", "-c", "python -m web --port 8000"),
+                entrypoint=("tini", "--"), user="1000", working_dir="/srv/web",
+                ports=(Port("http", 8000, True), Port("admin", 9000, False)),
+                health=Health(http="/healthz", port=8000, interval=7.0, timeout=9.0, retries=4, start_period=11.0),
+                env={"SHARED": "from-web", "APP_WIDE": "1", "WEB_ONLY": "yes-web", "FLAG_ON": "true",
+                     "FLAG_OFF": "false", "NUM": "42", "NOTHING": ""},
+                depends_on=("db", "cache"), volumes=(Volume("uploads", "/srv/uploads"),),
+                watch=(WatchRule("src/web", "sync+exec", "/srv/web", ("kill", "-HUP", "1"), ("*.pyc", "tmp")),
+                       WatchRule("src/web/requirements.txt", "rebuild")),
+                restart="always", live_update="reload"),
+            "jobs": Component(
+                name="jobs", role="app", ref="registry.example/tailor/jobs:1.0", command=("run-jobs", "--all"),
+                health=Health(cmd=("sh", "-c", "test -f /tmp/ok")), env={"SHARED": "from-app", "APP_WIDE": "1"},
+                depends_on=("db",)),
+            "db": Component(name="db", role="service", image="db", ports=(Port("pg", 5432),),
+                            health=Health(cmd=("pg_isready", "-q"), interval=2.0, timeout=5.0, retries=30,
+                                          start_period=0.0),
+                            env={"POSTGRES_DB": "tailor"}),
+            "cache": Component(name="cache", role="service", ref="redis:7"),
+        },
+    )
+    assert list(project.app.components) == ["web", "jobs", "db", "cache"]  # components, then services
+    web = ComponentProfile(
+        replicas=3, image="registry.example/tailor/web:2.0",
+        resources=Resources({"cpu": "250m", "memory": "256Mi"}, {"cpu": "1", "memory": "1Gi"}),
+        env={"WEB_TENANT": "beta-web", "SHARED": "from-profile-web"},
+        placement=Placement({"gpu": "no"}, ({"key": "dedicated", "operator": "Equal", "value": "beta",
+                                               "effect": "NoSchedule"},),
+                            {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}}),
+        probes={"readiness": {"httpGet": {"path": "/ready", "port": 8000}}, "liveness": {"tcpSocket": {"port": 8000}}},
+        service_account="web-sa", secrets=(SecretRef("web-keys", "signing", "SIGNING_KEY"),), kind="StatefulSet")
+    assert project.profiles == {
+        "alpha": Profile("alpha", root / "profiles/alpha.yaml", "tenant-alpha", components={
+            "jobs": ComponentProfile(enabled=False), "web": ComponentProfile(image="registry.example/tailor/web:1.9")}),
+        "beta": Profile(
+            "beta", root / "profiles/beta.yaml", "prod-beta", labels={"plan": "gold", "tier": "2"},
+            node_selector={"pool": "beta", "ssd": "true"},
+            components={"web": web, "jobs": ComponentProfile(replicas=2), "db": ComponentProfile(
+                image="registry.example/tailor/db:15", secrets=(SecretRef("beta-db", "password", "POSTGRES_PASSWORD"),))},
+            env={"SHARED": "from-profile", "TENANT_ONLY": "beta-env"},
+            features={"new-checkout": True, "dark_mode": False},
+            secrets=(SecretRef("beta-db", "password", "DATABASE_PASSWORD"), SecretRef("beta-pay", "api-key", "PAY_KEY"),
+                     SecretRef("web-keys", "other", "SIGNING_KEY")),
+            domains=("beta.tailor.example", "www.beta.tailor.example"),
+            seed=Seed(command=("sh", "-c", "psql -f /seed.sql"), component="db")),
+        "gamma": Profile("gamma", root / "profiles/gamma.yaml", "tenant-gamma", components={
+            "db": ComponentProfile(resources=Resources({}, {}))}),
+    }
+    assert project.overlay == Overlay(
+        files=(root / "devenv.local.yaml", root / "devenv.personal.yaml"),
+        defaults=OverlayTenant(replicas={"web": 1}, drop_resources=True, env={"SHARED": "from-overlay", "DEBUG": "1"},
+                               secrets={"beta-db": {"password": "devpass", "unused": "x"}, "nobody": {"k": "v"}},
+                               domain="{tenant}.localhost"),
+        tenants={"beta": OverlayTenant(replicas={"db": 2}, env={"TENANT_ONLY": "beta-env", "EXTRA": "more"},
+                                       secrets={"beta-pay": {"api-key": "pay-dev-key"}}, build=("db",),
+                                       disable=("jobs",), port_base=30000)},
+    )

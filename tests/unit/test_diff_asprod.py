@@ -441,3 +441,173 @@ def test_unknown_tenants_and_dev_names_say_what_exists(project: Project) -> None
     external = replace(project, app=replace(project.app, components={**project.app.components, "redis": redis}))
     assert refusal(external, "acme", ("redis",)) == ("--dev redis: redis has no image to build in devenv.yaml "
                                                      "(it runs redis:7)", "only components with `image:` can be built from source")
+
+
+# --------------------------------------------------------------------------- every resolved field
+# The project of test_config_cache (every key set to a value that is not its default): alpha (index 0,
+# pins nothing but web, disables jobs in production), beta (everything, overlay port_base 30000),
+# gamma (index 2, nothing but an empty resources block).
+
+
+@pytest.fixture(scope="module")
+def tailored(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    from tests.unit.test_config_cache import write_tailored
+
+    return load_project(write_tailored(tmp_path_factory.mktemp("tailored")))[0]
+
+
+def beta_web(tailored: Project) -> Any:
+    from devenv.model.types import Placement, PublishedPort, Resources, SecretRef, Volume, Workload
+
+    comp = tailored.app.components["web"]
+    return Workload(
+        name="web", role="app", build_image=None, image_ref="registry.example/tailor/web:2.0",
+        command=("sh", "-c", "python -m web --port 8000"), replicas=3,
+        resources=Resources({"cpu": "250m", "memory": "256Mi"}, {"cpu": "1", "memory": "1Gi"}),
+        env={"SHARED": "from-profile-web", "APP_WIDE": "1", "WEB_ONLY": "yes-web", "FLAG_ON": "true",
+             "FLAG_OFF": "false", "NUM": "42", "NOTHING": "", "TENANT_ONLY": "beta-env",
+             "FEATURE_DARK_MODE": "false", "FEATURE_NEW_CHECKOUT": "true", "TENANT": "beta",
+             "WEB_TENANT": "beta-web"},
+        secret_env=(SecretRef("beta-db", "password", "DATABASE_PASSWORD"), SecretRef("beta-pay", "api-key", "PAY_KEY"),
+                    SecretRef("web-keys", "signing", "SIGNING_KEY")),
+        ports=(PublishedPort("http", 8000, 30000, True), PublishedPort("admin", 9000, 30001, False)),
+        health=comp.health, depends_on=("db", "cache"), volumes=(Volume("uploads", "/srv/uploads"),), watch=(),
+        restart="always", entrypoint=("tini", "--"), user="1000", working_dir="/srv/web",
+        placement=Placement({"gpu": "no"}, ({"key": "dedicated", "operator": "Equal", "value": "beta",
+                                             "effect": "NoSchedule"},),
+                            {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}}),
+        probes={"readiness": {"httpGet": {"path": "/ready", "port": 8000}}, "liveness": {"tcpSocket": {"port": 8000}}},
+        service_account="web-sa", kind="StatefulSet")
+
+
+def test_production_view_of_a_tenant_has_every_field_from_its_profile(
+        tailored: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``render --env prod``'s input: production's images, replicas, resources, env (app, then tenant,
+    then features and TENANT, then the component's own), secrets, placement; ports from the pinned
+    base; no overlay at all (the overlay only pins where the ports go)."""
+    from dataclasses import replace
+
+    from devenv.model.types import PublishedPort, SecretRef, TenantSpec, Workload
+
+    monkeypatch.delenv("DEVENV_PROJECT_PREFIX", raising=False)
+    web = beta_web(tailored)
+    db_comp = tailored.app.components["db"]
+    jobs = Workload(
+        name="jobs", role="app", build_image=None, image_ref="registry.example/tailor/jobs:1.0",
+        command=("run-jobs", "--all"), replicas=2, resources=None,
+        env={"SHARED": "from-profile", "APP_WIDE": "1", "TENANT_ONLY": "beta-env", "FEATURE_DARK_MODE": "false",
+             "FEATURE_NEW_CHECKOUT": "true", "TENANT": "beta"},
+        secret_env=(SecretRef("beta-db", "password", "DATABASE_PASSWORD"), SecretRef("beta-pay", "api-key", "PAY_KEY"),
+                    SecretRef("web-keys", "other", "SIGNING_KEY")),
+        ports=(), health=tailored.app.components["jobs"].health, depends_on=("db",), volumes=(), watch=())
+    db = Workload(
+        name="db", role="service", build_image=None, image_ref="registry.example/tailor/db:15", command=None,
+        replicas=1, resources=None, env={"POSTGRES_DB": "tailor"},
+        secret_env=(SecretRef("beta-db", "password", "POSTGRES_PASSWORD"),),  # its own only: a backing service
+        ports=(PublishedPort("pg", 5432, 30002, False),), health=db_comp.health, depends_on=(), volumes=(), watch=())
+    cache = Workload(name="cache", role="service", build_image=None, image_ref="redis:7", command=None, replicas=1,
+                     resources=None, env={}, secret_env=(), ports=(), health=None, depends_on=(), volumes=(), watch=())
+    assert resolve(tailored, "beta", "prod") == TenantSpec(
+        name="beta", env="prod", project="devenv-beta", namespace="prod-beta", labels={"plan": "gold", "tier": "2"},
+        node_selector={"pool": "beta", "ssd": "true"}, workloads={"web": web, "jobs": jobs, "db": db, "cache": cache},
+        domains=("beta.tailor.example", "www.beta.tailor.example"), features={"new-checkout": True, "dark_mode": False},
+        secret_values={}, differences=())
+    # alpha: tenant index 0 of 3, nothing pinned but web's image; jobs is off in production
+    alpha = resolve(tailored, "alpha", "prod")
+    assert list(alpha.workloads) == ["web", "db", "cache"] and alpha.namespace == "tenant-alpha"
+    assert alpha.workloads["db"] == replace(db, image_ref=None, build_image="db", secret_env=(), ports=(
+        PublishedPort("pg", 5432, 21002, False),))  # no image pinned: built from source even for prod
+    assert alpha.workloads["web"] == replace(
+        web, image_ref="registry.example/tailor/web:1.9", replicas=1, resources=None, secret_env=(),
+        env={"SHARED": "from-web", "APP_WIDE": "1", "WEB_ONLY": "yes-web", "FLAG_ON": "true", "FLAG_OFF": "false",
+             "NUM": "42", "NOTHING": "", "TENANT": "alpha"},
+        ports=(PublishedPort("http", 8000, 21000, True), PublishedPort("admin", 9000, 21001, False)),
+        placement=replace(web.placement, node_selector={}, tolerations=(), affinity={}), probes={},
+        service_account=None, kind="Deployment")
+    # gamma: index 2 of 3 in name order, so port_base + 2 * ports_per_tenant
+    assert [p.host for w in resolve(tailored, "gamma", "prod").workloads.values() for p in w.ports] == [
+        21020, 21021, 21022]
+    monkeypatch.setenv("DEVENV_PROJECT_PREFIX", "ci7")
+    assert resolve(tailored, "gamma", "prod").project == "ci7-gamma"
+
+
+def test_local_view_applies_the_overlay_and_names_each_change(tailored: Project) -> None:
+    """``up``'s input for beta: the overlay's replicas, env, build list, disable list, dropped
+    resources, dev secrets and domain, each recorded with its reason for ``devenv diff``."""
+    from dataclasses import replace
+
+    prod = resolve(tailored, "beta", "prod")
+    local = resolve(tailored, "beta", "local")
+    web, db = prod.workloads["web"], prod.workloads["db"]
+    assert local == replace(
+        prod, env="local", domains=("beta.localhost",),
+        workloads={
+            "web": replace(web, replicas=1, resources=None,
+                           env={**web.env, "SHARED": "from-overlay", "DEBUG": "1", "EXTRA": "more"}),
+            "db": replace(db, replicas=2, build_image="db", image_ref=None),  # `build: [db]`: only db
+            "cache": prod.workloads["cache"]},
+        secret_values={"beta-db": {"password": "devpass"}, "beta-pay": {"api-key": "pay-dev-key"}},
+        differences=local.differences)
+    never = "secrets are never copied from production"
+    assert rows_of(local.differences) == [
+        ("jobs", "enabled", "yes", "no", "disabled by the local overlay"),
+        ("web", "replicas", "3", "1", "local overlay: replicas"),
+        ("web", "resources", "requests cpu=250m, requests memory=256Mi, limits cpu=1, limits memory=1Gi", "none",
+         "local overlay: drop_resources"),
+        ("web", "env SHARED", "from-profile-web", "from-overlay", "local overlay: env"),
+        ("web", "env DEBUG", "(unset)", "1", "local overlay: env"),
+        ("web", "env EXTRA", "(unset)", "more", "local overlay: env"),
+        ("db", "replicas", "1", "2", "local overlay: replicas"),
+        ("db", "image", "registry.example/tailor/db:15", "built from source (db)", "local: built from source"),
+        ("*", "secret beta-db/password", "production secret", "dev value from the overlay", never),
+        ("*", "secret beta-pay/api-key", "production secret", "dev value from the overlay", never),
+        ("*", "secret web-keys/signing", "production secret", "generated locally", never),
+        ("*", "domains", "beta.tailor.example, www.beta.tailor.example", "beta.localhost", "local overlay: domain"),
+    ]
+    # what `devenv diff --tenant beta` prints: the specs compared, each row with the reason recorded above
+    backend = "backend kind: "
+    assert rows_of(tenant_differences(tailored, "beta", False, (), "kind")) == [
+        ("web", "replicas", "3", "1", "local overlay: replicas"),
+        ("web", "resources", "requests cpu=250m, requests memory=256Mi, limits cpu=1, limits memory=1Gi", "none",
+         "local overlay: drop_resources"),
+        ("web", "env DEBUG", "(unset)", "1", "local overlay: env"),
+        ("web", "env EXTRA", "(unset)", "more", "local overlay: env"),
+        ("web", "env SHARED", "from-profile-web", "from-overlay", "local overlay: env"),
+        ("web", "placement", "nodeSelector gpu=no; 1 toleration(s); affinity nodeAffinity", "none (any local node)",
+         backend + "the local kind cluster has no production node pools; `render --env prod` emits it"),
+        ("web", "probes", "liveness tcp :8000, readiness http /ready:8000", "devenv.yaml health check",
+         backend + "devenv.yaml's readiness probe locally (production's would restart a paused or debugged "
+         "container); `render --env prod` emits them"),
+        ("web", "service_account", "web-sa", "none", backend + "production's service accounts and their RBAC "
+         "are not reproduced locally; `render --env prod` emits it"),
+        ("jobs", "enabled", "yes", "no", "disabled by the local overlay"),
+        ("db", "image", "registry.example/tailor/db:15", "built from source (db)", "local: built from source"),
+        ("db", "replicas", "1", "2", "local overlay: replicas"),
+        ("*", "domains", "beta.tailor.example, www.beta.tailor.example", "beta.localhost", "local overlay: domain"),
+        ("*", "secret beta-db/password", "production secret", "dev value from the overlay", never),
+        ("*", "secret beta-pay/api-key", "production secret", "dev value from the overlay", never),
+        ("*", "secret web-keys/signing", "production secret", "generated locally", never),
+    ]
+
+
+def test_local_view_of_a_tenant_the_overlay_only_defaults(tailored: Project) -> None:
+    """alpha gets only the overlay's defaults: every image of devenv.yaml is built from source and
+    watched, a pinned one is reported; an overlay secret nobody references is not passed on."""
+    from dataclasses import replace
+
+    prod = resolve(tailored, "alpha", "prod")
+    local = resolve(tailored, "alpha", "local")
+    web = prod.workloads["web"]
+    assert local.workloads == {
+        "web": replace(web, build_image="web", image_ref=None, watch=tailored.app.components["web"].watch,
+                       env={**web.env, "SHARED": "from-overlay", "DEBUG": "1"}),
+        "db": replace(prod.workloads["db"], watch=()), "cache": prod.workloads["cache"]}
+    assert local.secret_values == {} and local.domains == ("alpha.localhost",)
+    assert rows_of(local.differences) == [
+        ("web", "env SHARED", "from-web", "from-overlay", "local overlay: env"),
+        ("web", "env DEBUG", "(unset)", "1", "local overlay: env"),
+        ("web", "image", "registry.example/tailor/web:1.9", "built from source (web)", "local: built from source"),
+        ("*", "domains", "", "alpha.localhost", "local overlay: domain"),
+    ]
+    gamma = resolve(tailored, "gamma", "local")  # `resources: {limits: {}}` in production, dropped locally
+    assert ("db", "resources", "none", "none", "local overlay: drop_resources") in rows_of(gamma.differences)
