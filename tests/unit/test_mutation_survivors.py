@@ -347,7 +347,8 @@ def _project(root: Path) -> tuple[Document, dict[str, Document], list[Document]]
     (root / "profiles" / "broken.yaml").write_text("x")  # a profile that failed to load still names a tenant
     (root / "profiles" / "notes.txt").write_text("x")  # not a profile
     app = _doc(root, "name: shop\nports_per_tenant: 1\ncomponents:\n  web:\n    ref: r:1\n"
-                     "    ports: [{name: http, container: 80}, {name: x, container: 81}]\ndefault_tenants: [broken, notes]\n")
+                     "    ports: [{name: http, container: 80}, {name: x, container: 81}]\ndefault_tenants: [broken, notes]\n"
+                     "env: {A: \"x\\0y\"}\n")
     acme = _doc(root, "namespace: shared\nmystery: 1\nreplicas: -1\ncomponents:\n  wbe: {}\n", "profiles/acme.yaml")
     globex = _doc(root, "namespace: shared\n", "profiles/globex.yaml")
     local = _doc(root, "tenants:\n  broken: {}\n  nobody: {}\n  acme:\n    replicas: {wbe: 1}\n", "devenv.local.yaml")
@@ -369,6 +370,8 @@ PROJECT_PROBLEMS = [
      "set ports_per_tenant to at least 2", "error"),
     ("devenv.yaml", 1, "port_base", "host ports of tenants 'acme' (18000-18001) and 'globex' (18001-18002) overlap",
      "raise ports_per_tenant to cover every component port", "error"),
+    ("devenv.yaml", 8, "env.A", "the value holds a NUL byte (\\0): a process's environment and argv end there",
+     'remove the NUL byte (an escaped "\\0" in double quotes writes one)', "error"),
     ("profiles/acme.yaml", 3, "replicas", "replicas -1 is out of range: Kubernetes takes 0 to 2147483647 (int32)",
      "use a realistic replica count", "error"),
 ]
