@@ -556,3 +556,32 @@ def test_the_last_host_port_may_be_65535(tmp_path: Path, base: int, past: bool) 
     assert _said(check_host_ports(app, ["a"], [])) == ([
         (2, "port_base", f"tenant 'a' would publish ports {base}-{base + 3}, past 65535",
          "lower port_base (or ports_per_tenant) so every tenant's ports fit", "error")] if past else [])
+
+
+@pytest.mark.parametrize(("rule", "want"), [
+    ({"path": " src ", "action": "sync", "target": "/a"}, []),  # spaces around the path are not part of it
+    ({"path": "src/**/*.py", "action": "sync+restart", "target": "/a"}, []),
+    ({"path": "*.py", "action": "rebuild"}, []),
+    ({"path": "nope/*.py", "action": "rebuild"}, []),  # a glob may match files created later
+    ({"path": "", "action": "rebuild"}, []),
+    ({"path": "src", "action": "sync+exec", "target": "/a", "exec": ["x"]}, []),
+    ({"path": "src", "action": "rebuild", "target": None}, []),
+    ({"path": "nope", "action": "sync", "target": "/a"},
+     [((7, "w.path"), "watch path 'nope' does not exist (yet)", "fix the path, or ignore this if it is created later", "warning")]),
+    ({"path": "../*.py", "action": "rebuild"},
+     [((7, "w.path"), "watch path '../*.py' resolves to {parent}, outside the project root {root}",
+       "watch paths are relative to the project root", "error")]),
+    ({"path": "src", "action": "sync+exec", "target": "/a"},
+     [((7, "w.exec"), "action 'sync+exec' needs `exec`", "add `exec:` with the command to run after the sync", "error")]),
+    ({"path": "src", "action": "sync+restart"},
+     [((7, "w.target"), "action 'sync+restart' needs `target`",
+       "add `target:` with the absolute path in the container that `path` maps to", "error")]),
+])
+def test_check_watch_rule_by_rule(tmp_path: Path, rule: dict[str, object], want: list[tuple]) -> None:
+    from devenv.model.validate import check_watch
+
+    root = tmp_path.resolve()
+    (root / "src").mkdir()
+    pos = _doc(root, "\n" * 6 + "w: 1\n").positions
+    got = [((p.line, p.key), p.message, p.hint, p.severity) for p in check_watch(("w",), rule, root, pos)]
+    assert got == [(w[0], w[1].format(parent=root.parent, root=root), w[2], w[3]) for w in want]
