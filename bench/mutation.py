@@ -188,7 +188,9 @@ def run_in(work: Path, group: Group, children: int, again: list[str] | None = No
     (reported, not counted) and a later run with ``--keep`` resumes them."""
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     work.mkdir(parents=True, exist_ok=True)
+    old_tests = last_tests(work)
     scratch_copy(work)
+    (work / "tests" / mutation_select.OLD_TESTS).write_text(json.dumps(old_tests), encoding="utf-8")
     configure(work, group)
     select_tests(work, group)
     runs = [again, []] if again else [[]]  # after the named ones, the mutants of changed code or not run yet
@@ -196,9 +198,18 @@ def run_in(work: Path, group: Group, children: int, again: list[str] | None = No
     with (work / "mutmut-run.log").open("w", encoding="utf-8") as log:
         for names in runs:
             cmd = ["nice", "-n", "19", mutmut, "run", "--max-children", str(children), *names]
-            if not run_until(cmd, work, log, deadline, cap):
+            env = {"MUTATION_TEST_CAP": str(cap), "MUTATION_NEW_TESTS_ONLY": "1" if names else ""}
+            if not run_until(cmd, work, log, deadline, env):
                 break
     return results_in(work)
+
+
+def last_tests(work: Path) -> list[str]:
+    """The tests mutmut knew in the last run of this scratch copy (its stats)."""
+    stats = work / "mutants" / "mutmut-stats.json"
+    if not stats.is_file():
+        return []
+    return sorted(json.loads(stats.read_text(encoding="utf-8")).get("duration_by_test", {}))
 
 
 def select_tests(work: Path, group: Group) -> None:
@@ -229,11 +240,11 @@ def source_key(work: Path) -> str:
     return digest.hexdigest()
 
 
-def run_until(cmd: list[str], cwd: Path, log: TextIO, deadline: float | None, cap: int = 0) -> bool:
+def run_until(cmd: list[str], cwd: Path, log: TextIO, deadline: float | None, env: dict[str, str]) -> bool:
     """Run ``cmd`` (in its own process group) until it ends or ``deadline`` passes; False when stopped.
     mutmut records each mutant's result as it comes, so a stopped run loses only the ones in flight."""
-    env = dict(os.environ, MUTATION_TEST_CAP=str(cap))
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **env})
     try:
         proc.wait(timeout=None if deadline is None else max(1.0, deadline - time.monotonic()))
         return True

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 MAP_NAME = "_mutation_coverage.json"
+OLD_TESTS = "_mutation_old_tests.json"  # the tests of the last run, for MUTATION_NEW_TESTS_ONLY
 CONTEXT_PLUGIN = '''"""One coverage context per test (setup included), for bench/mutation_select.py."""
 import coverage
 
@@ -147,6 +148,8 @@ def select(config: Any, items: list[Any]) -> None:
         return
     cap = int(os.environ.get("MUTATION_TEST_CAP", "0") or 0)
     chosen = [item for item in items if item.nodeid not in keep.known or item.nodeid in keep.tests]
+    if os.environ.get("MUTATION_NEW_TESTS_ONLY") and chosen:
+        chosen = new_tests_only(chosen)
     if cap and len(chosen) > cap:
         targeted = set(sorted((keep.breadth.get(i.nodeid, 0), n) for n, i in enumerate(chosen))[:cap])
         chosen = [item for n, item in enumerate(chosen) if (keep.breadth.get(item.nodeid, 0), n) in targeted]
@@ -154,6 +157,15 @@ def select(config: Any, items: list[Any]) -> None:
     if dropped:
         items[:] = chosen
         config.hook.pytest_deselected(items=dropped)
+
+
+def new_tests_only(chosen: list[Any]) -> list[Any]:
+    """Re-running a survivor after tests were added: the tests it already passed pass again, so only
+    the new ones (absent from the last run's list) can decide anything. With none, one old test runs,
+    so that the mutant is recorded as surviving again rather than as reached by no test."""
+    old = set(json.loads((Path(__file__).with_name(OLD_TESTS)).read_text(encoding="utf-8")))
+    new = [item for item in chosen if item.nodeid not in old]
+    return new or chosen[:1]
 
 
 class Wanted:
