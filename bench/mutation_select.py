@@ -154,8 +154,10 @@ def select(config: Any, items: list[Any]) -> None:
         targeted = set(sorted((keep.breadth.get(i.nodeid, 0), n) for n, i in enumerate(chosen))[:cap])
         chosen = [item for n, item in enumerate(chosen) if (keep.breadth.get(item.nodeid, 0), n) in targeted]
     dropped = [item for item in items if item not in chosen]
+    # the most targeted first: with ``-x`` a kill ends the run at its first failing test (mutmut
+    # passes the tests in set order, so the run's order was arbitrary already)
+    items[:] = sorted(chosen, key=lambda item: keep.breadth.get(item.nodeid, 0))
     if dropped:
-        items[:] = chosen
         config.hook.pytest_deselected(items=dropped)
 
 
