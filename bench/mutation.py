@@ -4,22 +4,31 @@
     .venv/bin/python bench/mutation.py      # every group, niced; prints the kill rate per group
     .venv/bin/python bench/mutation.py watch secrets   # some groups only
 
-Each group mutates its own modules and runs only its own unit tests against each mutant (mutmut
-then picks, per mutant, the tests that reach the mutated function), in a scratch copy of the
-project (mutmut writes ``mutants/`` next to the code it mutates; the checkout stays clean), with
-``nice -n 19`` and two workers: the machine is shared. Mutants that no selected test reaches count
-as survivors, not as killed. The target is 85 % killed overall; every mutant not killed is
-printed under its group (``mutmut show <name>`` in the scratch copy shows its diff), for a review
-that either adds the test that kills it or says why it is harmless.
+Each group mutates its own modules and runs only its own unit tests against each mutant, in a
+scratch copy of the project (mutmut writes ``mutants/`` next to the code it mutates; the checkout
+stays clean), with ``nice -n 19`` and two workers: the machine is shared. A mutant counts as killed
+when a test fails on it or when strict mypy rejects it (mutmut's type-check filter; the suite's
+``test_mypy_finds_nothing_in_the_core_and_the_tui`` fails on such a mutant); the two are reported
+apart. Mutants that no test reaches count as survivors, not as killed. The target is 85 % killed
+overall; every mutant not killed is printed under its group (``mutmut show <name>`` in the scratch
+copy shows its diff), for a review that either adds the test that kills it or says why it is
+harmless.
+
+Which tests run a mutant: mutmut picks the tests that call the mutated function; this script
+narrows that to the tests that execute the mutated statement (bench/mutation_select.py: a coverage
+map of the group's tests, built once per source state), which decides exactly the same. In model/
+every project load runs the same loader statements, so a survivor there still costs hundreds of
+corpus cases; ``--cap N`` runs at most N of them (the most targeted first) and makes the reported
+rate a lower bound.
 
 Cost on the shared 2-core machine (2026-12-02, niced, two workers, load average 4 to 9 from
 others): build 406 mutants in 7.5 min, secrets 251 in 4 min, watch 25 to 75 mutants/min (1,364
 mutants, run in several sittings), render 1,481 in about 40 min over two sittings. model has
-7,000+ mutants (3.6 min just to generate them): mutmut runs the cheapest first, about 100 a minute,
-but the last two thirds sit in functions every validation test goes through (the YAML reader, the
-schema checks), and their survivors cost a run of hundreds of tests each: 3 to 4 a minute. Give it
-``--budget`` and ``--keep`` and resume it in later sittings. ``--survivors`` makes the review loop
-cheap: add tests, re-run only what survived. Results: bench/mutation-results.md.
+7,400 mutants; strict mypy rejects 3,400 of them in one 30-second pass; of the rest, the cheap
+ones run at about 100 a minute, the ones in the loader's hot statements at 10 to 20 a minute even
+capped. Give it ``--budget`` and ``--keep`` and resume it in later sittings. ``--survivors`` makes
+the review loop cheap: add tests, re-run what survived against the new tests only.
+Results: bench/mutation-results.md.
 """
 
 from __future__ import annotations
