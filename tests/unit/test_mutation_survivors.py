@@ -585,3 +585,17 @@ def test_check_watch_rule_by_rule(tmp_path: Path, rule: dict[str, object], want:
     pos = _doc(root, "\n" * 6 + "w: 1\n").positions
     got = [((p.line, p.key), p.message, p.hint, p.severity) for p in check_watch(("w",), rule, root, pos)]
     assert got == [(w[0], w[1].format(parent=root.parent, root=root), w[2], w[3]) for w in want]
+
+
+def test_the_parent_arg_and_the_target_stage_are_matched_as_whole_words(tmp_path: Path) -> None:
+    for d, text in (("a", "ARG BASE_IMAGEX\nFROM x AS devx\n"), ("b", "ARG BASE_IMAGE\nfrom ${BASE_IMAGE} as DEV  \n"),
+                    ("c", "ARG P\nFROM x\n"), ("z", "FROM x\n")):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "Dockerfile").write_text(text)
+    app = _doc(tmp_path, "name: s\nimages:\n  z: {context: z}\n  a: {context: a, parent: z, target: dev}\n"
+                         "  b: {context: b, parent: z, target: dev}\n  c: {context: c, parent: z, parent_arg: P}\n")
+    assert _said(check_app(app, tmp_path, set())) == [
+        (4, "images.a.parent", "the Dockerfile never declares `ARG BASE_IMAGE`, so the parent image is not used",
+         "add `ARG BASE_IMAGE` and `FROM ${BASE_IMAGE}` to Dockerfile", "warning"),
+        (4, "images.a.target", "the Dockerfile has no stage named 'dev'", "add `FROM ... AS dev` to Dockerfile or fix `target`",
+         "warning")]
