@@ -383,3 +383,38 @@ def test_a_piece_that_fails_leaves_no_child_behind() -> None:
     assert read_list_split(text, "d.yaml", lambda item: [item], count=2) is None  # the first piece: a duplicate key
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # the child reading the second piece was stopped and reaped
+
+
+class CountingFork:
+    """``os`` as the dump reader sees it, counting the processes it forks (in this process)."""
+
+    def __init__(self) -> None:
+        import os
+
+        self.os, self.forks = os, 0
+
+    def fork(self) -> int:
+        self.forks += 1
+        return self.os.fork()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.os, name)
+
+
+def test_a_split_read_forks_no_more_than_its_size_and_the_cap_allow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One process per piece of at least 512 KiB, at most 8 pieces, whatever ``count`` asks."""
+    from devenv.model import dumpyaml
+
+    single_threaded()
+    counter = CountingFork()
+    monkeypatch.setattr(dumpyaml, "os", counter)
+    text = big_configmaps(6000)  # 1.2 MB: two pieces
+    names = [f"c{i:05d}" for i in range(6000)]
+    assert dumpyaml.read_list_split(text, "d.yaml", lambda item: [item["metadata"]["name"]], count=8) == names
+    assert counter.forks == 1
+    counter.forks = 0
+    text = big_configmaps(2300, value="x" * 2000)  # 4.8 MB: room for nine pieces, capped at eight
+    assert len(text) // dumpyaml.PIECE_MIN_BYTES == 9
+    assert dumpyaml.read_list_split(text, "d.yaml", lambda item: [item["metadata"]["name"][1:]], count=16) == [
+        f"{i:05d}" for i in range(2300)]
+    assert counter.forks == 7
