@@ -107,6 +107,53 @@ def test_a_group_writable_cache_is_not_read(root: Path, monkeypatch: pytest.Monk
     assert calls == [1]
 
 
+
+def test_a_deleted_watch_path_reruns_the_full_pass(root: Path) -> None:
+    """Validation warns about a watch path that does not exist: the cache must not hide that."""
+    assert not [w for w in load_cached(root)[1] if "watch path" in str(w)]
+    shutil.rmtree(root / "examples/shop/web/templates")
+    warnings = [str(w) for w in load_cached(root)[1]]
+    assert any("watch path 'examples/shop/web/templates' does not exist (yet)" in w for w in warnings)
+
+
+def test_a_cache_owned_by_another_user_is_not_read(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a file to another user")
+    load_cached(root)
+    os.chown(cache.cache_path(root), 4242, 4242)
+    calls = []
+    real = load_project
+    monkeypatch.setattr("devenv.model.loader.load_project", lambda *a, **k: calls.append(1) or real(*a, **k))
+    load_cached(root)
+    assert calls == [1]
+
+
+def test_a_fifo_at_the_cache_path_does_not_hang(root: Path) -> None:
+    import threading
+
+    path = cache.cache_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path, 0o600)
+    result: list[object] = []
+    reader = threading.Thread(target=lambda: result.append(cache.read(root, "key")), daemon=True)
+    reader.start()
+    reader.join(5)
+    if reader.is_alive():  # blocked in open(): let it go before failing
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(5)
+        pytest.fail("reading a FIFO cache blocked")
+    assert result == [None]
+
+
+def test_strict_reports_unknown_profile_keys_from_the_cache_too(root: Path) -> None:
+    profile = root / "profiles/acme.yaml"
+    profile.write_text(profile.read_text() + "rollout: canary\n")
+    unknown = "unknown key 'rollout' (ignored: production may know it)"
+    for _ in range(2):  # the full pass, then the hit
+        assert not [w for w in load_cached(root)[1] if unknown in str(w)]
+        assert [w for w in load_cached(root, strict=True)[1] if unknown in str(w)]
+
+
 # --------------------------------------------------------------------------- every key, as written
 # A project that sets every key devenv.yaml, a profile and the overlays know, each to a value that
 # is not its default (and leaves a few unset, where the default is what the user gets).
@@ -173,6 +220,10 @@ namespace: prod-beta
 labels: {plan: gold, tier: 2}
 node_selector: {pool: beta, ssd: true}
 components:
+  db:
+    image: registry.example/tailor/db:15
+    secrets:
+      - {name: beta-db, key: password, env: POSTGRES_PASSWORD}
   web:
     replicas: 3
     image: registry.example/tailor/web:2.0
@@ -192,10 +243,6 @@ components:
     kind: StatefulSet
   jobs:
     replicas: 2
-  db:
-    image: registry.example/tailor/db:15
-    secrets:
-      - {name: beta-db, key: password, env: POSTGRES_PASSWORD}
 env: {SHARED: from-profile, TENANT_ONLY: beta-env}
 features: {new-checkout: true, dark_mode: false}
 secrets:

@@ -611,3 +611,109 @@ def test_local_view_of_a_tenant_the_overlay_only_defaults(tailored: Project) -> 
     ]
     gamma = resolve(tailored, "gamma", "local")  # `resources: {limits: {}}` in production, dropped locally
     assert ("db", "resources", "none", "none", "local overlay: drop_resources") in rows_of(gamma.differences)
+    assert ("db", "resources", "none", "none", "local overlay: drop_resources") in rows_of(
+        tenant_differences(tailored, "gamma", False, (), "kind"))  # an empty block reads "none" in `devenv diff`
+
+
+def test_as_prod_rows_for_a_tenant_with_two_domains_placement_and_a_shared_secret(tailored: Project) -> None:
+    """``devenv diff --tenant beta --as-prod`` on compose: the overlay's replicas, env, build and
+    disable lists are not applied; each secret the profile names is one row even when a backing
+    service takes the same key under another env name; the node selector leads the backend's rows."""
+    spec = resolve_as_prod(tailored, "beta")
+    assert list(spec.workloads) == ["web", "jobs", "db", "cache"] and spec.workloads["jobs"].replicas == 2
+    generated = "missing secret: no dev value in devenv.local.yaml/devenv.personal.yaml"
+    compose = "backend compose: "
+    assert rows_of(spec.differences) == [
+        ("web", "replicas", "3", "1", "compose publishes one host port per component (kind keeps production's count)"),
+        ("*", "secret beta-db/password", "production secret", "dev value from the overlay",
+         "overlay: secrets are never copied from production"),
+        ("*", "secret beta-pay/api-key", "production secret", "dev value from the overlay",
+         "overlay: secrets are never copied from production"),
+        ("*", "secret web-keys/other", "production secret", "generated locally", generated),
+        ("*", "secret web-keys/signing", "production secret", "generated locally", generated),
+        ("*", "domains", "beta.tailor.example, www.beta.tailor.example", "beta.localhost",
+         "overlay: domain (production's names point at production)"),
+        ("*", "node_selector", "pool=beta, ssd=true", "none (one local host)",
+         compose + "no placement; use --backend kind for node selectors"),
+        ("web", "placement", "nodeSelector gpu=no; 1 toleration(s); affinity nodeAffinity", "none (any local node)",
+         compose + "compose has one host and no scheduler; `render --env prod` emits it"),
+        ("web", "probes", "liveness tcp :8000, readiness http /ready:8000", "devenv.yaml health check",
+         compose + "one healthcheck per service (production's would restart a paused or debugged container); "
+         "`render --env prod` emits them"),
+        ("web", "service_account", "web-sa", "none", compose + "production's service accounts and their RBAC are "
+         "not reproduced locally; `render --env prod` emits it"),
+        ("web", "resources", "requests cpu=250m, requests memory=256Mi, limits cpu=1, limits memory=1Gi",
+         "not enforced", compose + "requests/limits not applied; use --backend kind"),
+    ]
+    assert spec.secret_values == {"beta-db": {"password": "devpass"}, "beta-pay": {"api-key": "pay-dev-key"}}
+
+
+def status_error(code: int) -> docker.errors.APIError:
+    import requests
+
+    response = requests.Response()
+    response.status_code = code
+    return docker.errors.APIError(f"{code}", response=response)
+
+
+def test_a_digest_pin_is_found_by_digest_or_by_a_tag_that_records_it(project: Project) -> None:
+    """Present as ``repo@digest`` (what a pull by digest leaves) or as ``repo:tag`` whose RepoDigests
+    hold the digest: no pull, no warning; a tag holding another digest is refused, whole message."""
+    others = {r: FakeImage() for r in pinned_refs(project, "acme") if "/web:" not in r}
+    repo, digest = "registry.shop.example/shop/web", WEB_PIN.rsplit("@", 1)[1]
+    spec = resolve_as_prod(project, "acme")
+    by_digest = FakeClient({**others, f"{repo}@{digest}": FakeImage()})
+    assert check_images_present(spec, by_digest) == [] and by_digest.images.pulled == []
+    by_tag = FakeClient({**others, f"{repo}:2026.11.3": FakeImage(["mirror.example/web@sha256:" + "1" * 64,
+                                                                    f"{repo}@{digest}"])})
+    assert check_images_present(spec, by_tag) == [] and by_tag.images.pulled == []
+    other = FakeClient({**others, f"{repo}:2026.11.3": FakeImage([f"{repo}@sha256:" + "0" * 64])})
+    with pytest.raises(DevenvError) as err:
+        check_images_present(spec, other, pull=False)
+    assert err.value.message == (
+        "tenant acme: 1 pinned production image(s) are not on this machine and could not be pulled:\n"
+        f"    web: {WEB_PIN} ({repo}:2026.11.3 is present but is not sha256:9f1c1ad2a3f5...)")
+    assert f"`docker pull {repo}@{digest}`" in err.value.hint  # by digest: a tag can move
+    assert f"`docker save {WEB_PIN} -o image.tar`" in err.value.hint
+    assert f"`docker tag <local image> {repo}:2026.11.3`" in err.value.hint
+    assert err.value.hint.endswith("--dev web")
+    with pytest.raises(DevenvError) as err:  # neither by digest nor by tag, and no pull: no note at all
+        check_images_present(spec, FakeClient(others), pull=False)
+    assert err.value.message.endswith(f"pulled:\n    web: {WEB_PIN}")
+
+
+@pytest.mark.parametrize("code", [400, 404])
+def test_a_reference_the_engine_rejects_is_missing_but_a_server_error_is_an_engine_error(
+        project: Project, code: int) -> None:
+    class Rejecting(FakeImages):
+        def get(self, name: str) -> FakeImage:
+            if "/api" in name:
+                raise status_error(self.code)
+            return super().get(name)
+
+    client = FakeClient({r: FakeImage() for r in pinned_refs(project, "acme") if "/api:" not in r})
+    client.images = Rejecting(client.images.present, set())
+    client.images.code = code  # type: ignore[attr-defined]
+    with pytest.raises(DevenvError) as err:
+        check_images_present(resolve_as_prod(project, "acme"), client, pull=False)
+    assert err.value.message.endswith("\n    api: registry.shop.example/shop/api:2026.11.3")
+    client.images.code = 500  # type: ignore[attr-defined]
+    with pytest.raises(DevenvError) as err:
+        check_images_present(resolve_as_prod(project, "acme"), client, pull=False)
+    assert err.value.message == "the Docker engine did not answer an image lookup (APIError)"
+
+
+def test_the_hint_names_the_image_even_when_the_pull_failure_has_parentheses(project: Project) -> None:
+    class Refusing(FakeImages):
+        def pull(self, repo: str, tag: str | None = None) -> FakeImage:
+            raise OSError("connection refused (os error 111) (retried)")
+
+    client = FakeClient({r: FakeImage() for r in pinned_refs(project, "acme") if "/api:" not in r})
+    client.images = Refusing(client.images.present, set())
+    with pytest.raises(DevenvError) as err:
+        check_images_present(with_image(project, "localhost:5000/tools"), client)
+    assert err.value.message.endswith(
+        "api: localhost:5000/tools (pull failed: connection refused (os error 111) (retried))")
+    assert ("`docker login localhost:5000` then `docker pull localhost:5000/tools`; or on a machine that has it "
+            "`docker save localhost:5000/tools -o image.tar`") in err.value.hint
+    assert "`docker tag <local image> localhost:5000/tools` (a digest" in err.value.hint  # untagged: no ':None'
