@@ -391,6 +391,7 @@ def test_app_limits_tags_names_nul_bytes_and_quantities() -> None:
     image: "r:.bad"
   db:
     ref: "r:{'t' * 128}"
+    image: "r:a:b"
   x:
     ref: "{'a' * 256}"
   y:
@@ -406,16 +407,17 @@ def test_app_limits_tags_names_nul_bytes_and_quantities() -> None:
         (3, "components.web.ref", "the image tag is 129 characters long; the registry format allows 128",
          "use a shorter tag (or pin by @sha256: digest)", "error"),
         (4, "components.web.image", f"'.bad' {BAD_TAG}", "fix the tag", "error"),
-        (8, "components.x.ref", "the image name is 256 characters long; the registry format allows 255",
+        (7, "components.db.image", f"'a:b' {BAD_TAG}", "fix the tag", "error"),
+        (9, "components.x.ref", "the image name is 256 characters long; the registry format allows 255",
          "use a shorter image name", "error"),
-        (12, "components.y.env.A", "the value holds a NUL byte (\\0): a process's environment and argv end there",
+        (13, "components.y.env.A", "the value holds a NUL byte (\\0): a process's environment and argv end there",
          'remove the NUL byte (an escaped "\\0" in double quotes writes one)', "error"),
-        (14, "components.y.resources.requests.memory", "'1.5.5Gi' is not a Kubernetes quantity (a number with an optional "
+        (15, "components.y.resources.requests.memory", "'1.5.5Gi' is not a Kubernetes quantity (a number with an optional "
          "suffix: m, k, M, G, Ki, Mi, Gi, ... or an exponent)", QUANTITY_FIX, "error"),
-        (15, "components.y.resources.limits.cpu", "'-1' is negative", "resources are zero or more", "error"),
-        (15, "components.y.resources.limits.memory", "True is not a resource quantity", QUANTITY_FIX, "error"),
-        (15, "components.y.resources.limits.w", "[1] is not a resource quantity", QUANTITY_FIX, "error"),
-        (15, "components.y.resources.limits.n", "None is not a resource quantity", QUANTITY_FIX, "error"),
+        (16, "components.y.resources.limits.cpu", "'-1' is negative", "resources are zero or more", "error"),
+        (16, "components.y.resources.limits.memory", "True is not a resource quantity", QUANTITY_FIX, "error"),
+        (16, "components.y.resources.limits.w", "[1] is not a resource quantity", QUANTITY_FIX, "error"),
+        (16, "components.y.resources.limits.n", "None is not a resource quantity", QUANTITY_FIX, "error"),
     ]
 
 

@@ -264,3 +264,12 @@ def test_stage_names_keep_their_spelling_and_order() -> None:
 
     assert stage_names("FROM a AS Build\nFROM b as x\nFROM c\nFROM d AS\n") == ["Build", "x"]
     assert stage_names("FROM a\nRUN <<EOF\n") == []
+
+
+def test_without_buildkits_parser_the_check_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dockerfile", None)  # an install made before the dependency
+    assert _issues("FROM a\n") == [
+        (None, "parser-missing", "the `dockerfile` package (BuildKit's parser) is not installed; Dockerfile syntax was not "
+         "checked", "pip install -e . (or reinstall devenv)", "warning")]
