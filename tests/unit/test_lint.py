@@ -273,3 +273,14 @@ def test_without_buildkits_parser_the_check_says_so(monkeypatch: pytest.MonkeyPa
     assert _issues("FROM a\n") == [
         (None, "parser-missing", "the `dockerfile` package (BuildKit's parser) is not installed; Dockerfile syntax was not "
          "checked", "pip install -e . (or reinstall devenv)", "warning")]
+
+
+@pytest.mark.parametrize(("line", "want"), [
+    ("COPY --from=a=b x y", [(2, "unknown-stage", "--from=a=b: no stage named 'a=b' above this line; Docker would pull an "
+                             "image called 'a=b'", "name an earlier stage (FROM ... AS a=b), or write the image with its tag",
+                             "warning")]),
+    ("COPY --Xfrom=a x y", [(2, "unknown-flag", "unknown flag --Xfrom for COPY", "did you mean --from?", "warning")]),
+    ("COPY ../$X XX/../y /a", []),  # a build arg is known only at build time; XX/../y stays inside
+])
+def test_copy_sources_and_the_from_flag_read_as_buildkit_does(line: str, want: list[tuple]) -> None:
+    assert _issues(f"FROM a\n{line}\n") == want
