@@ -260,12 +260,12 @@ def _copy(cmd: Any, stages: list[_Stage]) -> list[Issue]:
     if source is not None:
         return _copy_from(cmd, source, stages)
     values = [v for v in cmd.value if v]
-    if cmd.heredocs or len(values) < 2:
+    if len(values) < 2:
         return []
     out = []
     for src in values[:-1]:
-        if src.startswith(_REMOTE) or "$" in src:
-            continue
+        if src.startswith(_REMOTE) or "$" in src or (cmd.heredocs and src.startswith("<<")):
+            continue  # a heredoc source is written inline; the files beside it still come from the context
         norm = posixpath.normpath(src.lstrip("/") or ".")
         if norm == ".." or norm.startswith("../"):
             out.append(Issue(cmd.start_line, "outside-context", f"`{cmd.cmd.upper()} {src}` reaches outside the build "

@@ -284,3 +284,9 @@ def test_without_buildkits_parser_the_check_says_so(monkeypatch: pytest.MonkeyPa
 ])
 def test_copy_sources_and_the_from_flag_read_as_buildkit_does(line: str, want: list[tuple]) -> None:
     assert _issues(f"FROM a\n{line}\n") == want
+
+
+def test_a_heredoc_beside_a_file_outside_the_context_is_still_flagged() -> None:
+    """The heredoc source is written inline; the file beside it still comes from the context."""
+    text = "FROM a\nCOPY <<EOF ../x /e\nhi\nEOF\nCOPY <<-EOF ./ok /f\nhi\nEOF\nADD <<EOF /g\nhi\nEOF\n"
+    assert _issues(text) == [(2, "outside-context", f"`COPY ../x` {OUTSIDE[0]}", OUTSIDE[1], "error")]
