@@ -18,7 +18,7 @@ from devenv.fsutil import read_bytes
 APP_FILE = "devenv.yaml"
 PROFILES_DIR = "profiles"
 OVERLAY_FILES = ("devenv.local.yaml", "devenv.personal.yaml")
-FORMAT = 3  # 2: errors.Problem is a named tuple; 3: BLAKE2b
+FORMAT = 4  # 2: errors.Problem is a named tuple; 3: BLAKE2b; 4: the overlay lists its secret files
 MAX_INPUT = 16 * 1024 * 1024  # past the loader's own limit: such a file is reported by the full pass
 _MODEL_DIR = Path(__file__).resolve().parent / "model"
 _SCHEMA_DIR = _MODEL_DIR.parent / "schema"

@@ -6,8 +6,9 @@ The result of a clean pass (the parsed ``Project`` and its warnings) is pickled 
 while its key holds. The key is a sha256 of the *content* of ``devenv.yaml``, every profile, the
 overlays, the JSON Schemas, devenv's version and its model sources' stat (editable installs), the
 root and ``strict``. A few checks read the filesystem beyond those files (a build context exists, a
-Dockerfile declares its ``ARG``, a watch path exists): those facts are stored with the entry and
-compared on every hit, so a deleted context or an edited Dockerfile re-runs the full pass.
+Dockerfile declares its ``ARG``, a watch path exists, the overlay's ``{file: PATH}`` secrets): those
+facts are stored with the entry and compared on every hit, so a deleted context, an edited Dockerfile
+or an edited secret file re-runs the full pass.
 
 A configuration with errors is never cached (the full pass reports every problem every time). The
 cache is owner-only and only read when this user owns it and nobody else can write it (it is a
@@ -45,6 +46,8 @@ def facts(project: Project) -> tuple[Any, ...]:
     for comp in project.app.components.values():
         for rule in comp.watch:
             out.append((comp.name, rule.path, (root / rule.path).exists()))
+    for path in project.overlay.secret_files:  # a dev value read from a file is as current as the file
+        out.append((str(path), _sha_or_none(path)))
     return tuple(out)
 
 

@@ -167,18 +167,39 @@ def _secret_refs(items: list[dict[str, Any]] | None) -> tuple[SecretRef, ...]:
     return tuple(SecretRef(s["name"], s["key"], s["env"]) for s in items or ())
 
 
+SECRET_FILE_MAX = 1024 * 1024
+
+
 def secret_file_value(value: Any, base: Path | None) -> Any:
     """A dev value given as ``{file: PATH}`` (a compose secret's file, kept out of the overlay) is
     read here, at load time; validation has checked that the file exists inside the project."""
     if not (isinstance(value, dict) and isinstance(value.get("file"), str)):
         return value
     path = (base or Path.cwd()) / value["file"]
-    try:
-        text = read_bytes(path, 1024 * 1024, str(path)).decode("utf-8")
-    except (DevenvError, UnicodeDecodeError) as exc:
-        raise DevenvError(f"cannot read the secret file {path}: {exc}",
-                          "make it a readable UTF-8 file, or give the dev value in the overlay") from exc
+    text = _secret_text(path)
     return text[:-1] if text.endswith("\n") else text
+
+
+def _secret_text(path: Path) -> str:
+    unreadable = "make it a readable UTF-8 file, or give the dev value in the overlay"
+    try:
+        data = read_bytes(path, SECRET_FILE_MAX, str(path))
+    except DevenvError as exc:
+        raise DevenvError(f"cannot read the secret file {path}: {exc}", unreadable) from exc
+    if len(data) > SECRET_FILE_MAX:  # read_bytes stops one byte past the limit: refuse, never cut
+        raise DevenvError(f"the secret file {path} is larger than 1 MiB",
+                          "a secret file holds one value: point `file:` at that value alone")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DevenvError(f"cannot read the secret file {path}: {exc}", unreadable) from exc
+
+
+def secret_files(data: dict[str, Any], base: Path) -> list[Path]:
+    """The files an overlay's ``{file: PATH}`` dev values name, under ``defaults`` and every tenant."""
+    entries = [data.get("defaults")] + list((data.get("tenants") or {}).values())
+    return [base / v["file"] for e in entries if isinstance(e, dict) for keys in (e.get("secrets") or {}).values()
+            if isinstance(keys, dict) for v in keys.values() if isinstance(v, dict) and isinstance(v.get("file"), str)]
 
 
 def _secret_values(d: dict[str, Any], base: Path | None) -> dict[str, dict[str, str]]:
@@ -234,4 +255,5 @@ def parse_overlays(docs: list[tuple[Path, dict[str, Any]]]) -> Overlay:
         defaults = merge_overlay_tenant(defaults, parse_overlay_tenant(data.get("defaults"), base))
         for name, d in (data.get("tenants") or {}).items():
             tenants[name] = merge_overlay_tenant(tenants.get(name, OverlayTenant()), parse_overlay_tenant(d, base))
-    return Overlay(files=tuple(f for f, _ in docs), defaults=defaults, tenants=tenants)
+    files = tuple(p for file, data in docs for p in secret_files(data, file.parent))
+    return Overlay(files=tuple(f for f, _ in docs), defaults=defaults, tenants=tenants, secret_files=files)

@@ -237,6 +237,7 @@ class Overlay:
     files: tuple[Path, ...] = ()
     defaults: OverlayTenant = field(default_factory=OverlayTenant)
     tenants: dict[str, OverlayTenant] = field(default_factory=dict)
+    secret_files: tuple[Path, ...] = ()  # the ``{file: PATH}`` dev values read at load (the cache checks them)
 
 
 @dataclass(frozen=True)

@@ -385,4 +385,42 @@ def test_every_key_reaches_the_model_as_written_and_a_hit_keeps_it(tmp_path: Pat
         tenants={"beta": OverlayTenant(replicas={"db": 2}, env={"TENANT_ONLY": "beta-env", "EXTRA": "more"},
                                        secrets={"beta-pay": {"api-key": "pay-dev-key"}}, build=("db",),
                                        disable=("jobs",), port_base=30000)},
+        secret_files=(root / "secrets/pay.txt",),
     )
+
+
+def _secret_from_file(root: Path, content: bytes) -> Path:
+    """The sample's shop-db password given as ``{file: dev-secrets/db-password}``."""
+    text = (root / "devenv.local.yaml").read_text()
+    assert "shop-db: {password: devpass}" in text
+    (root / "devenv.local.yaml").write_text(text.replace("shop-db: {password: devpass}",
+                                                         "shop-db: {password: {file: dev-secrets/db-password}}"))
+    path = root / "dev-secrets" / "db-password"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    return path
+
+
+def test_an_edited_secret_file_is_read_again(root: Path) -> None:
+    """The overlay names the file, not its content: the cache checks the file on every hit."""
+    path = _secret_from_file(root, b"first\n")
+    project, _ = load_cached(root)
+    assert project.overlay.defaults.secrets == {"shop-db": {"password": "first"}}
+    assert project.overlay.secret_files == (root / "dev-secrets" / "db-password",)
+    path.write_bytes(b"second\n")
+    assert load_cached(root)[0].overlay.defaults.secrets == {"shop-db": {"password": "second"}}
+    path.unlink()
+    with pytest.raises(ConfigError, match="secret file 'dev-secrets/db-password' does not exist"):
+        load_cached(root)
+
+
+def test_a_secret_file_over_1_mib_is_refused_not_cut(root: Path) -> None:
+    from devenv.errors import DevenvError
+
+    path = _secret_from_file(root, b"x" * (1024 * 1024))
+    assert load_project(root)[0].overlay.defaults.secrets == {"shop-db": {"password": "x" * (1024 * 1024)}}
+    path.write_bytes(b"x" * (1024 * 1024 + 1))
+    with pytest.raises(DevenvError) as err:
+        load_project(root)
+    assert err.value.message == f"the secret file {path} is larger than 1 MiB"
+    assert err.value.hint == "a secret file holds one value: point `file:` at that value alone"
