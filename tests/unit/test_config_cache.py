@@ -424,3 +424,21 @@ def test_a_secret_file_over_1_mib_is_refused_not_cut(root: Path) -> None:
         load_project(root)
     assert err.value.message == f"the secret file {path} is larger than 1 MiB"
     assert err.value.hint == "a secret file holds one value: point `file:` at that value alone"
+
+
+@pytest.mark.parametrize(("content", "value"), [(b"abc", "abc"), (b"abc\n", "abc"), (b"abc\n\n", "abc\n"),
+                                                (b"", ""), (b"\n", "")])
+def test_a_secret_file_loses_exactly_one_trailing_newline(root: Path, content: bytes, value: str) -> None:
+    _secret_from_file(root, content)
+    assert load_project(root)[0].overlay.defaults.secrets == {"shop-db": {"password": value}}
+
+
+def test_a_secret_set_in_two_overlay_layers_merges_key_by_key() -> None:
+    from devenv.model.parse import merge_overlay_tenant
+
+    under = OverlayTenant(secrets={"db": {"password": "p", "user": "u"}}, env={"A": "1"})
+    over = OverlayTenant(secrets={"db": {"password": "q"}, "pay": {"key": "k"}}, env={"B": "2"})
+    merged = merge_overlay_tenant(under, over)
+    assert merged.secrets == {"db": {"password": "q", "user": "u"}, "pay": {"key": "k"}}
+    assert merged.env == {"A": "1", "B": "2"}
+    assert under.secrets == {"db": {"password": "p", "user": "u"}}  # the layers themselves are left as read
