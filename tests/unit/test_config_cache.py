@@ -442,3 +442,19 @@ def test_a_secret_set_in_two_overlay_layers_merges_key_by_key() -> None:
     assert merged.secrets == {"db": {"password": "q", "user": "u"}, "pay": {"key": "k"}}
     assert merged.env == {"A": "1", "B": "2"}
     assert under.secrets == {"db": {"password": "p", "user": "u"}}  # the layers themselves are left as read
+
+
+def test_a_watch_path_loses_only_its_trailing_slash(tmp_path: Path) -> None:
+    """``X11/`` is the directory X11 (a watch rule matches changed files by this path), and
+    ``src/web/X/`` is src/web/X: only the trailing slash goes, never a letter."""
+    root = write_tailored(tmp_path)
+    app = root / "devenv.yaml"
+    app.write_text(app.read_text().replace(
+        "      - {path: src/web/requirements.txt, action: rebuild}\n",
+        "      - {path: src/web/requirements.txt, action: rebuild}\n"
+        "      - {path: X11/, action: sync, target: /srv/x11}\n"
+        "      - {path: src/web/X/, action: sync, target: /srv/x}\n"))
+    (root / "X11").mkdir()
+    (root / "src/web/X").mkdir()
+    watch = load_project(root)[0].app.components["web"].watch
+    assert [(w.path, w.target) for w in watch[2:]] == [("X11", "/srv/x11"), ("src/web/X", "/srv/x")]

@@ -423,3 +423,60 @@ def test_a_split_read_forks_no_more_than_its_size_and_the_cap_allow(monkeypatch:
     assert dumpyaml.read_list_split(text, "d.yaml", lambda item: [item["metadata"]["name"][1:]], count=16) == [
         f"{i:05d}" for i in range(2300)]
     assert counter.forks == 7
+
+
+def test_a_big_stream_of_two_list_documents_gives_every_object_of_both() -> None:
+    """``kubectl get -o yaml`` dumps written one after the other: the cut for a split read falls in
+    the second List, so the first piece holds two documents. That is not one List to split: the
+    dump is read whole, and no object of either List is lost."""
+    from devenv.model.dumpyaml import SPLIT_MIN_BYTES, read_list_split
+
+    single_threaded()
+    def a_list(count: int, prefix: str) -> str:  # kind first, as kubectl writes it
+        items = big_configmaps(count, tail="").partition("items:\n")[2].replace("name: c", f"name: {prefix}")
+        return "apiVersion: v1\nkind: List\nitems:\n" + items
+
+    text = a_list(1000, "c") + "---\n" + a_list(5000, "d")
+    assert len(text) >= SPLIT_MIN_BYTES
+    assert read_list_split(text, "d.yaml", lambda item: [item["metadata"]["name"]], count=2) is None
+    names = [o["metadata"]["name"] for o in importer.parse_dump(text, "d.yaml", positions=False)]
+    assert names == [f"c{i:05d}" for i in range(1000)] + [f"d{i:05d}" for i in range(5000)]
+
+
+def test_a_big_dump_whose_items_header_is_inside_a_quoted_value_is_refused_cleanly() -> None:
+    """A broken dump: the only ``items:`` line sits inside a quoted value, and a ``- x`` line after
+    a mapping. The split read must not take the first piece for a List (a KeyError, a traceback):
+    the import says where the YAML is broken and how to save a dump."""
+    from devenv.model.dumpyaml import read_list_split
+
+    single_threaded()
+    text = 'a: "\nitems:\n- q"\nb: "' + "y" * 1_200_000 + '"\n- x\n'
+    assert read_list_split(text, "d.yaml", lambda item: [item], count=2) is None
+    with pytest.raises(DevenvError) as err:
+        importer.parse_dump(text, "d.yaml", positions=False)
+    assert (err.value.message, err.value.hint) == ("d.yaml:5: not valid YAML: did not find expected key",
+                                                   "save it with `kubectl get ... -o yaml > dump.yaml`")
+
+
+def test_a_split_read_refuses_an_alias_bomb_the_one_piece_read_refuses() -> None:
+    """Each piece of a split read spends its share of the whole text's value budget, so aliases
+    spread over the pieces are refused as they are in one piece (each piece alone would fit the
+    whole floor of 50,000 values): the import names the line and the fix either way."""
+    from devenv.model.dumpyaml import load_stream, read_list_split
+
+    def bomb(i: int) -> str:
+        return (f"- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: b{i}\n  data:\n"
+                f"    base: &p{i} [" + ", ".join(["a"] * 1000) + "]\n"
+                "    many: [" + ", ".join([f"*p{i}"] * 300) + "]\n")
+
+    single_threaded()
+    items = big_configmaps(3000, tail="").partition("items:\n")[2]
+    more = items.replace("name: c", "name: d")
+    text = "apiVersion: v1\nkind: List\nitems:\n" + bomb(0) + items + bomb(1) + more
+    too_many = ": the YAML expands to too many values (aliases, *name, repeat whole subtrees)"
+    with pytest.raises(DevenvError, match="too many values"):
+        load_stream(text, "d.yaml", positions=False)
+    assert read_list_split(text, "d.yaml", lambda item: [item["metadata"]["name"]], count=2) is None
+    with pytest.raises(DevenvError) as err:
+        importer.parse_dump(text, "d.yaml", positions=False)
+    assert err.value.message.startswith("d.yaml:") and err.value.message.endswith(too_many)
