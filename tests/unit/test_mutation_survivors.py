@@ -599,3 +599,53 @@ def test_the_parent_arg_and_the_target_stage_are_matched_as_whole_words(tmp_path
          "add `ARG BASE_IMAGE` and `FROM ${BASE_IMAGE}` to Dockerfile", "warning"),
         (4, "images.a.target", "the Dockerfile has no stage named 'dev'", "add `FROM ... AS dev` to Dockerfile or fix `target`",
          "warning")]
+
+
+# --- gaps the mutation review of the model found (review-validate.md): nothing lost, nothing hidden ----
+
+def _project_files(root: Path, files: dict[str, str]) -> Path:
+    for rel_path, text in files.items():
+        (root / rel_path).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel_path).write_text(text)
+    return root
+
+
+def test_a_profile_after_a_tenant_defined_twice_is_still_loaded(tmp_path: Path) -> None:
+    """acme.yaml + acme.yml is one problem; beta.yml, read after the twin, must not vanish."""
+    from devenv.model.loader import read_documents
+
+    root = _project_files(tmp_path, {"devenv.yaml": "name: a\n", "profiles/acme.yaml": "namespace: a\n",
+                                     "profiles/acme.yml": "namespace: a\n", "profiles/beta.yml": "namespace: b\n"})
+    _app, profiles, _overlays, problems = read_documents(root)
+    assert {name: doc.data for name, doc in profiles.items()} == {"acme": {"namespace": "a"}, "beta": {"namespace": "b"}}
+    assert problems == [Problem("profiles/acme.yml", None, "", "tenant 'acme' is defined twice (also in profiles/acme.yaml)",
+                                "keep one of the two files")]
+
+
+def test_profiles_as_a_plain_file_is_one_problem_naming_the_fix(tmp_path: Path) -> None:
+    from devenv.model.loader import read_documents
+
+    root = _project_files(tmp_path, {"devenv.yaml": "name: a\n", "profiles": "acme\n"})
+    assert read_documents(root)[1:] == ({}, [], [Problem(
+        "profiles", None, "", "profiles is not a directory", "make profiles/ a directory holding one <tenant>.yaml per tenant")])
+
+
+def test_keys_after_a_duplicate_key_are_kept_and_checked() -> None:
+    doc, problems = parse_yaml_text("a: 1\na: 2\nb: 3\na: 4\nb: 5\n", "x.yaml")
+    assert doc is not None and doc.data == {"a": 1, "b": 3}
+    assert [(p.line, p.key, p.message) for p in problems] == [
+        (2, "a", "duplicate key 'a' (first at line 1)"), (4, "a", "duplicate key 'a' (first at line 1)"),
+        (5, "b", "duplicate key 'b' (first at line 3)")]
+    assert {p.hint for p in problems} == {"keep one of the two entries"}
+
+
+def test_a_secret_file_that_is_no_string_is_a_schema_problem_not_an_internal_error() -> None:
+    app, _ = parse_yaml_text("name: a\n", "devenv.yaml", Path("/nonexistent/proj/devenv.yaml"))
+    text = "tenants:\n  acme:\n    secrets:\n      s:\n        k: {file: 5}\n        j: {file: ''}\n"
+    local, _ = parse_yaml_text(text, "devenv.local.yaml", Path("/nonexistent/proj/devenv.local.yaml"))
+    shapes = "a plain value, or {file: PATH}"
+    got = [(p.file, p.line, p.key, p.message, p.hint) for p in validate_documents(app, {}, [local])]
+    assert sorted(got) == [
+        ("devenv.local.yaml", 2, "tenants.acme", "unknown tenant 'acme' (no profiles/acme.yaml)", "there are none yet"),
+        ("devenv.local.yaml", 5, "tenants.acme.secrets.s.k", f"expected {shapes}, got a mapping", f"expected: {shapes}"),
+        ("devenv.local.yaml", 6, "tenants.acme.secrets.s.j", f"expected {shapes}, got a mapping", f"expected: {shapes}")]

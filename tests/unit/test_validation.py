@@ -4,6 +4,7 @@ output and exit codes, and no input at all makes validation raise."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import random
@@ -517,3 +518,50 @@ def test_messages_for_schema_rules_the_published_schemas_may_grow_into() -> None
         (4, "r.k", "missing required key 'k'", "add 'k:' here", "error"),
         (5, "m.a", "'a' is not a valid name: expected a name of the documented form", "rename it, see docs/config.md", "error"),
     ]
+
+
+# --- gaps the mutation review found (review-validate.md) ----------------------------------------------
+
+def test_a_list_that_repeats_a_date_names_it_instead_of_an_internal_error() -> None:
+    date_fix = "quote it to keep it text: '2024-01-01'"
+    assert _schema("name: a\ncomponents:\n  web:\n    ref: r\n    depends_on: [2024-01-01, 2024-01-01]\n") == [
+        (5, "components.web.depends_on[0]", "expected a string, got the date 2024-01-01", date_fix, "error"),
+        (5, "components.web.depends_on[1]", "expected a string, got the date 2024-01-01", date_fix, "error"),
+        (5, "components.web.depends_on", 'the list names "2024-01-01" more than once', "remove the repeated entries",
+         "error")]
+
+
+def test_a_list_with_several_repeats_names_each_repeated_entry_once() -> None:
+    assert _schema("name: a\ncomponents:\n  web:\n    ref: r\n    depends_on: [db, db, x, x, y]\n") == [
+        (5, "components.web.depends_on", 'the list names "db", "x" more than once', "remove the repeated entries",
+         "error")]
+
+
+SEED_FIX = ("expected: Data the tenant gets on its first local start (devenv only; production ignores it): a SQL file "
+            "(project-relative) loaded into the tenant's Postgres, or a command run in one of its components. Runs once "
+            "per fresh data volume; `devenv data seed` reruns it.")
+NOT_VALID = " is not valid under any of the given schemas"
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("a" * 72, f"['{'a' * 72}']{NOT_VALID}"),  # 120 characters: shown whole
+    ("a" * 73, f"['{'a' * 73}']{NOT_VALID}"[:117] + "..."),  # 121: cut to 117 and '...'
+    (", ".join(["aaaa"] * 30), str(["aaaa"] * 30)[:117] + "..."),  # a long value is never echoed whole
+])
+def test_a_long_schema_message_is_cut_at_120_characters(value: str, message: str) -> None:
+    assert _schema(f"namespace: t\nseed: [{value}]\n", "profile", "profiles/acme.yaml") == [
+        (2, "seed", message, SEED_FIX, "error")]
+
+
+def test_yaml_nesting_too_deep_for_the_pure_python_loader_is_one_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyYAML built without libyaml composes with the pure-Python loader, which recurses."""
+    from devenv.model import yamlpos
+
+    monkeypatch.setattr(yamlpos, "FAST_LOADER", yaml.SafeLoader)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + 200)  # 150 levels are too deep then, and quick to scan
+    try:
+        got = yamlpos.parse_yaml_text("[" * 150 + "]" * 150, "x.yaml")
+    finally:
+        sys.setrecursionlimit(limit)
+    assert got == (None, [Problem("x.yaml", None, "", "the YAML nests too deeply", "flatten the document")])
