@@ -458,3 +458,29 @@ def test_a_watch_path_loses_only_its_trailing_slash(tmp_path: Path) -> None:
     (root / "src/web/X").mkdir()
     watch = load_project(root)[0].app.components["web"].watch
     assert [(w.path, w.target) for w in watch[2:]] == [("X11", "/srv/x11"), ("src/web/X", "/srv/x")]
+
+
+def test_a_secret_file_that_is_not_utf8_is_refused_with_its_path_and_the_fix(root: Path) -> None:
+    from devenv.errors import DevenvError
+
+    path = _secret_from_file(root, b"\xff\xfepassword\n")
+    with pytest.raises(DevenvError) as err:
+        load_project(root)
+    assert err.value.message == (f"cannot read the secret file {path}: 'utf-8' codec can't decode byte 0xff "
+                                 "in position 0: invalid start byte")
+    assert err.value.hint == "make it a readable UTF-8 file, or give the dev value in the overlay"
+
+
+def test_a_secret_file_replaced_by_a_directory_after_validation_is_named_in_the_refusal(tmp_path: Path) -> None:
+    """Validation saw a file; by the time it is read it is a directory (swapped in between): the
+    refusal names that path, where read_bytes's own message says what it found."""
+    from devenv.errors import DevenvError
+    from devenv.model.parse import secret_file_value
+
+    (tmp_path / "pw").mkdir()
+    with pytest.raises(DevenvError) as err:
+        secret_file_value({"file": "pw"}, tmp_path)
+    path = tmp_path / "pw"
+    assert err.value.message == (f"cannot read the secret file {path}: {path} is a directory, not a regular file\n"
+                                 f"  hint: replace {path} with a regular file (or remove it)")
+    assert err.value.hint == "make it a readable UTF-8 file, or give the dev value in the overlay"

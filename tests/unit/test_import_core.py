@@ -480,3 +480,46 @@ def test_a_split_read_refuses_an_alias_bomb_the_one_piece_read_refuses() -> None
     with pytest.raises(DevenvError) as err:
         importer.parse_dump(text, "d.yaml", positions=False)
     assert err.value.message.startswith("d.yaml:") and err.value.message.endswith(too_many)
+
+
+class ExitRecorder(CountingFork):
+    """``os`` as the dump reader sees it, recording (in a file, from the forked reader) the status
+    each child leaves with. The child's pipe is held open until then, so the parent, which waits for
+    the pipe to close, reads the record only once the child has written it."""
+
+    def __init__(self, record: Path) -> None:
+        super().__init__()
+        self.record, self.held = record, list[int]()
+
+    def fdopen(self, fd: int, *args: Any) -> Any:
+        self.held.append(self.os.dup(fd))
+        return self.os.fdopen(fd, *args)
+
+    def _exit(self, code: Any) -> None:
+        with self.record.open("a") as f:
+            f.write(f"{code!r}\n")
+        # a status os._exit refuses would leave the fork running the caller's code: stopped here instead
+        self.os._exit(code if isinstance(code, int) else 99)
+
+
+def test_a_forked_reader_always_leaves_by_os_exit_with_a_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child reading a piece must end in ``os._exit`` with a whole-number status, whether it
+    sent its piece or refused it: anything else raises inside the fork, which then carries on the
+    parent's code (the rest of the command, its exit handlers) as a second process."""
+    from devenv.errors import DevenvError
+    from devenv.model import dumpyaml
+
+    single_threaded()
+    record = tmp_path / "exits"
+    monkeypatch.setattr(dumpyaml, "os", ExitRecorder(record))
+    text = big_configmaps(6000)
+    names = [f"c{i:05d}" for i in range(6000)]
+    assert dumpyaml.read_list_split(text, "d.yaml", lambda item: [item["metadata"]["name"]], count=2) == names
+
+    def refuse_last(item: dict[str, Any]) -> list[str]:
+        if item["metadata"]["name"] == "c05999":  # in the child's piece
+            raise DevenvError("no", "")
+        return [item["metadata"]["name"]]
+
+    assert dumpyaml.read_list_split(text, "d.yaml", refuse_last, count=2) is None
+    assert record.read_text() == "0\n1\n"  # sent its piece; refused it
