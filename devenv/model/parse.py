@@ -197,9 +197,10 @@ def _secret_text(path: Path) -> str:
 
 def secret_files(data: dict[str, Any], base: Path) -> list[Path]:
     """The files an overlay's ``{file: PATH}`` dev values name, under ``defaults`` and every tenant."""
-    entries = [data.get("defaults")] + list((data.get("tenants") or {}).values())
-    return [base / v["file"] for e in entries if isinstance(e, dict) for keys in (e.get("secrets") or {}).values()
-            if isinstance(keys, dict) for v in keys.values() if isinstance(v, dict) and isinstance(v.get("file"), str)]
+    entries = [data.get("defaults"), *(data.get("tenants") or {}).values()]
+    values = [v for e in entries if isinstance(e, dict) for keys in (e.get("secrets") or {}).values()
+              if isinstance(keys, dict) for v in keys.values()]
+    return [base / v["file"] for v in values if isinstance(v, dict) and isinstance(v.get("file"), str)]
 
 
 def _secret_values(d: dict[str, Any], base: Path | None) -> dict[str, dict[str, str]]:
