@@ -58,7 +58,7 @@ def _file_noise(name: str) -> str | None:
     if name.endswith(".tmp") or name.startswith(".goutputstream-") or name.endswith(_JETBRAINS):
         return "editor temp file"  # generic, gedit and JetBrains safe-write temp files
     if name == ".DS_Store":
-        return "editor temp file"
+        return "Finder metadata file"  # macOS Finder writes it into every folder it opens
     if name.endswith((".pyc", ".pyo")):
         return "Python bytecode cache"
     return None

@@ -347,6 +347,7 @@ def test_editor_and_bytecode_noise_reasons() -> None:
 
     assert noise_reason("web/#page.html#") == "editor temp file"  # emacs autosave
     assert noise_reason("web/.goutputstream-X1Y2") == "editor temp file"  # gedit
+    assert noise_reason("web/.DS_Store") == "Finder metadata file"  # not an editor's: macOS Finder's
     assert noise_reason("web/m.pyo") == "Python bytecode cache"
     assert noise_reason("web/#notes.md") is None and noise_reason("web/issue#12.md") is None
 
