@@ -26,7 +26,8 @@ others): build 406 mutants in 7.5 min, secrets 251 in 4 min, watch 25 to 75 muta
 mutants, run in several sittings), render 1,481 in about 40 min over two sittings. model has
 7,400 mutants; strict mypy rejects 3,400 of them in one 30-second pass; of the rest, the cheap
 ones run at about 100 a minute, the ones in the loader's hot statements at 10 to 20 a minute even
-capped. Give it ``--budget`` and ``--keep`` and resume it in later sittings. ``--survivors`` makes
+capped, and a mutant that makes the loader loop is stopped sooner with ``--cpu-limit 45``. Give it
+``--budget`` and ``--keep`` and resume it in later sittings. ``--survivors`` makes
 the review loop cheap: add tests, re-run what survived against the new tests only.
 Results: bench/mutation-results.md.
 """
@@ -34,6 +35,7 @@ Results: bench/mutation-results.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -43,6 +45,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,16 +171,24 @@ def pytest_args(group: Group) -> list[str]:
     return args + (["-k", f"not ({group.skip})"] if group.skip else [])
 
 
-def run_group(group: Group, children: int, keep: Path | None, survivors: bool = False,
-              budget: float | None = None, cap: int = 0) -> dict[str, str]:
+@dataclass(frozen=True)
+class Options:
+    """How a group's mutmut runs (the command line's knobs)."""
+    children: int = 2  # parallel mutant runs
+    budget: float | None = None  # seconds before mutmut is stopped
+    cap: int = 0  # at most this many tests per mutant (0: all that execute it)
+    cpu_limit: float = 0  # CPU seconds before a mutant run is stopped as a timeout (0: mutmut's own limit)
+
+
+def run_group(group: Group, opts: Options, keep: Path | None, survivors: bool = False) -> dict[str, str]:
     """mutant name -> status (killed, survived, no tests, timeout, suspicious, ...)."""
     if keep is None:
         with tempfile.TemporaryDirectory(prefix=f"devenv-mutation-{group.name}-") as tmp:
-            return run_in(Path(tmp), group, children, budget=budget, cap=cap)
+            return run_in(Path(tmp), group, opts)
     work = keep / group.name
     # "not checked" ones are not named: the plain run that follows picks up every mutant not run yet
     again = sorted(n for n, s in results_in(work).items() if s not in ("killed", TYPED, "not checked")) if survivors else []
-    return run_in(work, group, children, again, budget, cap)
+    return run_in(work, group, opts, again)
 
 
 def results_in(work: Path) -> dict[str, str]:
@@ -189,11 +200,10 @@ def results_in(work: Path) -> dict[str, str]:
     return {m.group(1): m.group(2) for line in out.splitlines() if (m := _RESULT.match(line))}
 
 
-def run_in(work: Path, group: Group, children: int, again: list[str] | None = None,
-           budget: float | None = None, cap: int = 0) -> dict[str, str]:
+def run_in(work: Path, group: Group, opts: Options, again: list[str] | None = None) -> dict[str, str]:
     """Refresh the scratch copy in ``work`` (mutmut's ``mutants/`` kept: it re-runs mutants of changed
     functions, and ``again`` by name: the survivors of the last run, once tests were added). With a
-    ``budget`` (seconds) mutmut is stopped when it runs out; mutants not run yet stay "not checked"
+    budget (seconds) mutmut is stopped when it runs out; mutants not run yet stay "not checked"
     (reported, not counted) and a later run with ``--keep`` resumes them."""
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     work.mkdir(parents=True, exist_ok=True)
@@ -203,12 +213,12 @@ def run_in(work: Path, group: Group, children: int, again: list[str] | None = No
     configure(work, group)
     select_tests(work, group)
     runs = [again, []] if again else [[]]  # after the named ones, the mutants of changed code or not run yet
-    deadline = time.monotonic() + budget if budget else None
+    deadline = time.monotonic() + opts.budget if opts.budget else None
     with (work / "mutmut-run.log").open("w", encoding="utf-8") as log:
         for names in runs:
-            cmd = ["nice", "-n", "19", mutmut, "run", "--max-children", str(children), *names]
-            env = {"MUTATION_TEST_CAP": str(cap), "MUTATION_NEW_TESTS_ONLY": "1" if names else ""}
-            if not run_until(cmd, work, log, deadline, env):
+            cmd = ["nice", "-n", "19", mutmut, "run", "--max-children", str(opts.children), *names]
+            env = {"MUTATION_TEST_CAP": str(opts.cap), "MUTATION_NEW_TESTS_ONLY": "1" if names else ""}
+            if not run_until(cmd, work, log, deadline, env, opts.cpu_limit):
                 break
     return results_in(work)
 
@@ -249,11 +259,22 @@ def source_key(work: Path) -> str:
     return digest.hexdigest()
 
 
-def run_until(cmd: list[str], cwd: Path, log: TextIO, deadline: float | None, env: dict[str, str]) -> bool:
+def run_until(cmd: list[str], cwd: Path, log: TextIO, deadline: float | None, env: dict[str, str],
+              cpu_limit: float = 0) -> bool:
     """Run ``cmd`` (in its own process group) until it ends or ``deadline`` passes; False when stopped.
     mutmut records each mutant's result as it comes, so a stopped run loses only the ones in flight."""
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, **env})
+    done = threading.Event()
+    if cpu_limit:
+        threading.Thread(target=watch_cpu, args=(proc.pid, cpu_limit, done, log), daemon=True).start()
+    try:
+        return wait_or_stop(proc, deadline)
+    finally:
+        done.set()
+
+
+def wait_or_stop(proc: subprocess.Popen[bytes], deadline: float | None) -> bool:
     try:
         proc.wait(timeout=None if deadline is None else max(1.0, deadline - time.monotonic()))
         return True
@@ -265,6 +286,37 @@ def run_until(cmd: list[str], cwd: Path, log: TextIO, deadline: float | None, en
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         return False
+
+
+def watch_cpu(leader: int, limit: float, done: threading.Event, log: TextIO) -> None:
+    """Stop a mutant run that has burnt more than ``limit`` CPU seconds with SIGXCPU: mutmut records
+    it as a timeout, the verdict its own CPU limit gives, only sooner. mutmut's limit scales with the
+    tests' expected time (``timeout_multiplier``), so a looping mutant of a function with a long test
+    list could burn tens of minutes of a 2-core machine. A mutant run is a grandchild of mutmut (it is
+    forked by the forkserver); mutmut itself, the forkserver and mypy are never stopped."""
+    while not done.wait(5.0):
+        for pid, seconds in runaway(leader, limit):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGXCPU)
+                log.write(f"[mutation.py] SIGXCPU to mutant run {pid} after {seconds:.0f} CPU s\n")
+                log.flush()
+
+
+def runaway(leader: int, limit: float) -> list[tuple[int, float]]:
+    """(pid, CPU seconds) of the grandchildren of ``leader`` over ``limit`` (read from /proc)."""
+    procs = dict(filter(None, map(proc_stat, Path("/proc").glob("[0-9]*"))))
+    return [(pid, cpu) for pid, (parent, cpu) in procs.items()
+            if cpu > limit and procs.get(parent, (0, 0.0))[0] == leader]
+
+
+def proc_stat(path: Path) -> tuple[int, tuple[int, float]] | None:
+    """pid -> (parent pid, user + system CPU seconds), or None for a process gone meanwhile."""
+    try:
+        fields = path.joinpath("stat").read_text(encoding="utf-8").rpartition(")")[2].split()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(path.name), (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
 
 
 def report(name: str, results: dict[str, str], seconds: float) -> tuple[int, int]:
@@ -295,7 +347,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cap", type=int, default=0, metavar="N", help="run each mutant against at most N of the "
                     "tests that execute it, the most targeted first (bench/mutation_select.py): a lower bound on "
                     "the kill rate, for groups whose every test runs the same loader; 0 (default): all of them")
+    ap.add_argument("--cpu-limit", type=float, default=0, metavar="SECONDS", help="stop a mutant run after "
+                    "this many CPU seconds, recorded as a timeout (model's sittings used 45; 0 (default): only "
+                    "mutmut's own limit, which scales with the tests' time and can let a looping mutant run long)")
     args = ap.parse_args(argv)
+    opts = Options(args.children, args.budget * 60 if args.budget else None, args.cap, args.cpu_limit)
     if shutil.which("mutmut", path=str(Path(sys.executable).parent)) is None:
         print("mutmut is not installed: .venv/bin/pip install mutmut", file=sys.stderr)
         return 2
@@ -303,9 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     killed = total = 0
     for group in chosen:
         t0 = time.monotonic()
-        budget = args.budget * 60 if args.budget else None
-        k, n = report(group.name, run_group(group, args.children, args.keep, args.survivors, budget, args.cap),
-                      time.monotonic() - t0)
+        k, n = report(group.name, run_group(group, opts, args.keep, args.survivors), time.monotonic() - t0)
         killed, total = killed + k, total + n
     rate = killed / total if total else 0.0
     print(f"{'overall':8} {killed:5}/{total:<5} killed  {rate:6.1%}  (target {TARGET:.0%})")
