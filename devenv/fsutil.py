@@ -103,11 +103,27 @@ def _mkdirs(path: Path) -> None:
 def private_dir(path: Path) -> Path:
     """Create ``path`` and any missing parents owner-only (0700): state may hold secrets. Under a
     ``.devenv`` directory its ``.gitignore`` is guaranteed too."""
-    _mkdirs(path)
     state = _state_root(path)
+    if state is not None:
+        _refuse_symlink_out(path, state)
+    _mkdirs(path)
     if state is not None:
         _ensure_gitignore(state)
     return path
+
+
+def _refuse_symlink_out(path: Path, state: Path) -> None:
+    """A ``.devenv`` (or a directory in it) that is a symlink leading out of the project would make
+    devenv write its state, secrets included, somewhere else: a cloned repository could point it at
+    any directory of the user's. A symlink that stays inside the project is followed."""
+    root = Path(os.path.realpath(state.parent))
+    for p in (path, *path.parents):
+        if os.path.islink(p) and not _inside(Path(os.path.realpath(p)), root):
+            raise DevenvError(f"{p} is a symlink leading outside the project (to {os.path.realpath(p)})",
+                              f"remove the symlink (rm {p}): devenv keeps its state, secrets included, "
+                              "in a directory inside the project")
+        if p == state:
+            return
 
 
 def _write_file(path: Path, text: str | bytes, mode: int) -> None:

@@ -143,6 +143,34 @@ def test_write_secrets_guarantees_the_gitignore(project: Project, sample: Path, 
     assert (sample / ".devenv" / "secrets").is_dir()
 
 
+def test_a_state_dir_symlinked_out_of_the_project_is_refused_and_nothing_written_there(
+        project: Project, sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    elsewhere = tmp_path / "elsewhere"  # e.g. a cloned repository committed `.devenv -> ~/.ssh`
+    elsewhere.mkdir()
+    (sample / ".devenv").symlink_to(elsewhere)
+    code, _, err = run(capsys, "render", "-t", "acme", "--write-secrets")
+    assert code == 1 and list(elsewhere.iterdir()) == []
+    assert f"{sample / '.devenv'} is a symlink leading outside the project (to {elsewhere})" in err
+    assert f"remove the symlink (rm {sample / '.devenv'})" in err
+
+
+def test_a_symlink_inside_the_state_dir_leading_out_is_refused(tmp_path: Path) -> None:
+    project, out = tmp_path / "proj", tmp_path / "out"
+    (project / ".devenv").mkdir(parents=True)
+    out.mkdir()
+    (project / ".devenv" / "acme").symlink_to(out)
+    with pytest.raises(DevenvError, match=r"acme is a symlink leading outside the project"):
+        fsutil.atomic_write(project / ".devenv" / "acme" / "compose.yaml", "{}")
+    assert list(out.iterdir()) == []
+
+
+def test_a_state_dir_symlinked_inside_the_project_is_followed(tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    (tmp_path / ".devenv").symlink_to(tmp_path / "state")
+    fsutil.atomic_write(tmp_path / ".devenv" / "cache" / "x.json", "{}")
+    assert (tmp_path / "state" / "cache" / "x.json").read_text() == "{}"
+
+
 def test_every_private_write_under_devenv_gets_the_gitignore(tmp_path: Path) -> None:
     fsutil.atomic_write(tmp_path / ".devenv" / "a" / "b" / "secret.json", "{}")
     assert (tmp_path / ".devenv" / ".gitignore").read_text() == "*\n"
