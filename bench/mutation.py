@@ -91,7 +91,7 @@ GROUPS = (
     Group("watch", ("devenv/watch/*",),
           ("tests/unit/test_watch_mapping.py", "tests/unit/test_watch_initial.py", "tests/unit/test_watch_observer.py",
            "tests/unit/test_coalesce.py", "tests/unit/test_live_update.py", "tests/unit/test_mutation_survivors.py",
-           "tests/unit/test_watch_more.py"),
+           "tests/unit/test_watch_more.py", "tests/unit/test_watch_gaps.py"),
           "test_ten_thousand_files_are_fast"),
     Group("build", ("devenv/build/digest.py", "devenv/build/graph.py"),
           ("tests/unit/test_digest.py", "tests/unit/test_graph.py", "tests/unit/test_build_tags.py")),
@@ -212,15 +212,23 @@ def run_in(work: Path, group: Group, opts: Options, again: list[str] | None = No
     (work / "tests" / mutation_select.OLD_TESTS).write_text(json.dumps(old_tests), encoding="utf-8")
     configure(work, group)
     select_tests(work, group)
-    runs = [again, []] if again else [[]]  # after the named ones, the mutants of changed code or not run yet
     deadline = time.monotonic() + opts.budget if opts.budget else None
     with (work / "mutmut-run.log").open("w", encoding="utf-8") as log:
-        for names in runs:
-            cmd = ["nice", "-n", "19", mutmut, "run", "--max-children", str(opts.children), *names]
-            env = {"MUTATION_TEST_CAP": str(opts.cap), "MUTATION_NEW_TESTS_ONLY": "1" if names else ""}
-            if not run_until(cmd, work, log, deadline, env, opts.cpu_limit):
-                break
+        # first the mutants not run yet, those of changed code included (mutmut regenerates them and
+        # they run against every test), then the named survivors still alive against the new tests
+        if mutmut_run(mutmut, work, log, deadline, opts, []) and again:
+            now = results_in(work)
+            if alive := [n for n in again if now.get(n) not in ("killed", TYPED)]:
+                mutmut_run(mutmut, work, log, deadline, opts, alive)
     return results_in(work)
+
+
+def mutmut_run(mutmut: str, work: Path, log: TextIO, deadline: float | None, opts: Options,
+               names: list[str]) -> bool:
+    """One ``mutmut run`` (of ``names`` against the new tests only, or of every mutant not run yet)."""
+    cmd = ["nice", "-n", "19", mutmut, "run", "--max-children", str(opts.children), *names]
+    env = {"MUTATION_TEST_CAP": str(opts.cap), "MUTATION_NEW_TESTS_ONLY": "1" if names else ""}
+    return run_until(cmd, work, log, deadline, env, opts.cpu_limit)
 
 
 def last_tests(work: Path) -> list[str]:

@@ -175,8 +175,10 @@ def test_the_watcher_tells_its_coalescer_about_the_observers_backlog(tmp_path):
 
 
 def test_an_unclosed_coalescer_does_not_keep_the_process_alive():
+    # the child imports devenv from this process's path (under bench/mutation.py: the mutated copy)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     r = subprocess.run([sys.executable, "-c", "from devenv.watch.coalesce import Coalescer; Coalescer()"],
-                       timeout=8, capture_output=True)
+                       timeout=8, capture_output=True, env=env)
     assert r.returncode == 0
 
 
