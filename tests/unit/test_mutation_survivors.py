@@ -649,3 +649,114 @@ def test_a_secret_file_that_is_no_string_is_a_schema_problem_not_an_internal_err
         ("devenv.local.yaml", 2, "tenants.acme", "unknown tenant 'acme' (no profiles/acme.yaml)", "there are none yet"),
         ("devenv.local.yaml", 5, "tenants.acme.secrets.s.k", f"expected {shapes}, got a mapping", f"expected: {shapes}"),
         ("devenv.local.yaml", 6, "tenants.acme.secrets.s.j", f"expected {shapes}, got a mapping", f"expected: {shapes}")]
+
+
+# --- the model's last mutation sitting (10:32-10:45, review31): Dockerfile syntax, range checks, tenants --
+
+def _syntax(text: str) -> list[tuple[int | None, str, str, str, str]]:
+    from devenv.model.dockerfile_syntax import check
+
+    return [(i.line, i.rule, i.message, i.fix, i.severity) for i in check(text)]
+
+
+NO_FROM = (None, "no-from", "the Dockerfile has no FROM instruction", "add `FROM <image>` at the top", "error")
+NOT_JSON = "looks like the JSON form but is not JSON ({}); Docker would run it as a shell command"
+JSON_FIX = 'use double quotes and commas: ["a", "b"]'
+
+
+@pytest.mark.parametrize("text", ["\\\n", "# a comment\n\\\n"])
+def test_a_dockerfile_of_only_a_line_continuation_has_no_from_and_no_line(text: str) -> None:
+    """BuildKit's parse of a lone ``\\`` is one nameless command, which ``parse`` drops: no command
+    at all, so the finding has no line (and checking it must not fail)."""
+    assert _syntax(text) == [NO_FROM]
+
+
+def test_the_json_form_check_reads_only_json_form_instructions() -> None:
+    """A SHELL in the JSON form is what SHELL needs; USER, WORKDIR and EXPOSE have no JSON form,
+    so a value starting with ``[`` is a plain value there (EXPOSE still says it is no port)."""
+    text = 'FROM a\nSHELL ["/bin/bash", "-o", "pipefail", "-c"]\nUSER [nobody\nWORKDIR [app\nEXPOSE [80\n'
+    assert _syntax(text) == [(5, "expose", "EXPOSE '[80' is not a port", "e.g. EXPOSE 8000 or EXPOSE 53/udp", "error")]
+
+
+def test_a_broken_json_copy_is_judged_on_its_words_joined_by_one_space() -> None:
+    """``COPY ["src", "/dst"`` (no closing bracket) splits into two words; rejoined with one space
+    the JSON is missing its ``]``, which is what the user is told."""
+    text = 'FROM a\nCOPY ["src", "/dst"\nADD ["a", "b",\n'
+    assert _syntax(text) == [(2, "broken-json", "`COPY` " + NOT_JSON.format("Expecting ',' delimiter"), JSON_FIX, "error"),
+                             (3, "broken-json", "`ADD` " + NOT_JSON.format("Expecting value"), JSON_FIX, "error")]
+
+
+def test_findings_before_an_expose_are_kept() -> None:
+    outside = ("`COPY ../x` reaches outside the build context; the engine only has the context's files",
+               "move the file into the context, or widen `context:` in devenv.yaml")
+    assert _syntax("FROM a\nCOPY ../x /y\nEXPOSE 80\nEXPOSE http\n") == [
+        (2, "outside-context", *outside, "error"),
+        (4, "expose", "EXPOSE 'http' is not a port", "e.g. EXPOSE 8000 or EXPOSE 53/udp", "error")]
+
+
+def _app_doc(root: Path) -> Document:
+    return _doc(root, "name: shop\ncomponents:\n  web:\n    ref: r:1\n    env: {X: a}\n  db:\n    ref: r:2\n"
+                      "    env: {X: b, Y: c}\n")
+
+
+def test_a_component_named_replicas_is_no_replica_count(tmp_path: Path) -> None:
+    """Only ``replicas`` itself (or its one level of components in an overlay) is a replica count:
+    a component named ``replicas`` may hold negative or huge env numbers."""
+    app = _doc(tmp_path, "name: shop\ncomponents:\n  replicas:\n    ref: r:1\n    env: {OFFSET: -1, BIG: 5000000000}\n")
+    assert validate_documents(app, {}, []) == []
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("components: [web]\n", (2, "components", "expected a mapping (key: value), got a list")),
+    ("components: web\n", (2, "components", "expected a mapping (key: value), got the string 'web'")),
+    ("secrets: 5\n", (2, "secrets", "expected a list, got the number 5")),
+    ("secrets: {DB: x}\n", (2, "secrets", "expected a list, got a mapping")),
+])
+def test_a_profile_of_the_wrong_shape_is_a_schema_problem_not_an_internal_error(
+        tmp_path: Path, text: str, want: tuple[int, str, str]) -> None:
+    """The shadowing check walks the profile's secrets and components; when they are not a list and
+    a mapping it must find nothing, so the user sees only the schema's own words."""
+    profile = _doc(tmp_path, "namespace: acme\n" + text, "profiles/acme.yaml")
+    got = [(p.file, p.line, p.key, p.message, p.severity) for p in validate_documents(_app_doc(tmp_path), {"acme": profile}, [])]
+    assert got == [("profiles/acme.yaml", *want, "error")]
+
+
+def test_a_component_secret_shadows_only_its_own_components_env(tmp_path: Path) -> None:
+    """web's secret env Y is not db's env Y (they run in different containers); a tenant-wide
+    secret reaches every component, so its Z shadows db's Z."""
+    profile = _doc(tmp_path, "namespace: acme\nsecrets:\n  - {name: s, key: k, env: Z}\ncomponents:\n  web:\n"
+                             "    secrets:\n      - {name: s, key: k, env: Y}\n  db:\n    env: {Y: b, Z: c}\n",
+                   "profiles/acme.yaml")
+    assert _in_files(validate_documents(_app_doc(tmp_path), {"acme": profile}, [])) == [
+        ("profiles/acme.yaml", 3, "secrets[0].env", "secret env 'Z' shadows the plain env 'Z' of the same profile",
+         "rename one of them, or drop 'Z' from env: a variable holds one value", "error")]
+
+
+def test_a_profiles_host_names_are_range_checked_by_validate(tmp_path: Path) -> None:
+    """The profile-only range checks (host name lengths) run in ``validate_documents``, not only
+    when ``limits`` is called on its own."""
+    profile = _doc(tmp_path, "namespace: acme\ndomains: [" + "a" * 64 + ".example.com]\n", "profiles/acme.yaml")
+    assert _in_files(validate_documents(_app_doc(tmp_path), {"acme": profile}, [])) == [
+        ("profiles/acme.yaml", 2, "domains[0]", f"the host name '{'a' * 64}.examp...' is too long (at most 253 "
+         "characters, 63 per dot-separated part)", "shorten the host name", "error")]
+
+
+def test_an_overlays_secret_key_named_image_holds_a_value_not_an_image(tmp_path: Path) -> None:
+    """Image references are checked in devenv.yaml and the profiles; in an overlay ``image`` and
+    ``ref`` can only be a secret's key or an env var, holding any dev value."""
+    profile = _doc(tmp_path, "namespace: acme\n", "profiles/acme.yaml")
+    local = _doc(tmp_path, "tenants:\n  acme:\n    env: {ref: 'main:not a tag'}\n    secrets:\n"
+                           "      registry: {image: 'pull:token with spaces', ref: '" + "t" * 300 + "'}\n",
+                 "devenv.local.yaml")
+    assert validate_documents(_app_doc(tmp_path), {"acme": profile}, [local]) == []
+
+
+@pytest.mark.parametrize("broken", ["profiles/beta.yml", "profiles/beta.yaml"])
+def test_a_profile_that_failed_to_load_still_names_its_tenant(tmp_path: Path, broken: str) -> None:
+    """A broken ``beta.yml`` is reported where it is; the overlay's ``tenants.beta`` and
+    ``default_tenants: [beta]`` must not add "unknown tenant" on top."""
+    _project_files(tmp_path, {"profiles/acme.yaml": "namespace: acme\n", broken: "namespace: [\n"})
+    app = _doc(tmp_path, "name: shop\ndefault_tenants: [beta]\ncomponents:\n  web: {ref: 'r:1'}\n")
+    local = _doc(tmp_path, "tenants:\n  beta: {replicas: {web: 0}}\n", "devenv.local.yaml")
+    acme = _doc(tmp_path, "namespace: acme\n", "profiles/acme.yaml")
+    assert validate_documents(app, {"acme": acme}, [local]) == []
