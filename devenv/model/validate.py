@@ -161,13 +161,32 @@ def _explain(err: ValidationError, pos: Positions, tolerant: bool, strict: bool)
     if err.validator == "required":
         return [pos.problem(path + (k,), f"missing required key '{k}'", _describe_hint(err, k))
                 for k in err.validator_value if isinstance(err.instance, dict) and k not in err.instance]
+    if err.validator == "oneOf" and (inner := _matching_branch(err)):
+        # not tolerant inside: the value as a whole is refused, so an unknown key there is an error
+        return [p for e in inner for p in _explain(e, pos, False, strict)]
     explain = _EXPLAIN.get(str(err.validator))
-    message, hint = explain(err) if explain else (_short(err.message), "")
+    message, hint = explain(err) if explain else (_short(err), "")
     return [pos.problem(path, message, hint or _schema_hint(err.schema))]
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= 120 else text[:117] + "..."
+def _matching_branch(err: ValidationError) -> list[ValidationError]:
+    """The errors of the one ``oneOf`` branch whose type the value has (the mapping form, for a
+    mapping): they say what is wrong inside it, where "not valid under any of the given schemas"
+    does not. Empty when no branch, or more than one, takes the value's type."""
+    branches: dict[object, list[ValidationError]] = {}
+    for sub in err.context or ():
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    typed = [errs for errs in branches.values() if not any(e.validator == "type" and not e.relative_path for e in errs)]
+    return typed[0] if len(typed) == 1 else []
+
+
+def _short(err: ValidationError) -> str:
+    """jsonschema's message, kept under about 120 characters by cutting the value it quotes, not
+    the end of the sentence that says what is wrong with it."""
+    text, shown = str(err.message), repr(err.instance)
+    if len(text) > 120 and len(shown) > 40 and shown in text:
+        text = text.replace(shown, shown[:37] + "...", 1)
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _schema_hint(schema: Any) -> str:
@@ -301,8 +320,18 @@ def _explain_any_of(err: ValidationError) -> tuple[str, str]:
     return f"expected {expected}, got {describe(err.instance)}", ""
 
 
+def _explain_one_of(err: ValidationError) -> tuple[str, str]:
+    """A value of none of the forms' types (a number where a string or a mapping goes): name the
+    forms by their types; the field's description is the hint."""
+    forms = [f.get("type") for f in err.validator_value if isinstance(f, dict)]
+    if not all(isinstance(f, str) for f in forms):
+        return _explain_any_of(err)
+    return f"expected {_type_words(forms)}, got {describe(err.instance)}", ""
+
+
 _EXPLAIN: dict[str, Callable[[ValidationError], tuple[str, str]]] = {
     "anyOf": _explain_any_of,
+    "oneOf": _explain_one_of,
     "type": _explain_type,
     "enum": _explain_enum,
     "minimum": _explain_bound,

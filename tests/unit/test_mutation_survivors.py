@@ -509,7 +509,7 @@ def test_schema_problems_of_the_app_profile_and_overlay(tmp_path: Path) -> None:
             "fresh data volume; `devenv data seed` reruns it.")
     profile = _doc(tmp_path, "seed: 5\ntenant: a\nsurprise: 1\ncomponents: {web: {wat: 1}}\n", "profiles/a.yaml")
     assert _said(structural(profile, "profile", tolerant=True)) == [
-        (1, "seed", "5 is not valid under any of the given schemas", seed, "error")]
+        (1, "seed", "expected a string or a mapping (key: value), got the number 5", seed, "error")]
     local = _doc(tmp_path, "defaults: {nope: 1}\nx-y: 1\n", "devenv.local.yaml")
     assert _said(structural(local, "overlay")) == [
         (1, "defaults.nope", "unknown key 'nope'",

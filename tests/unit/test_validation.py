@@ -540,17 +540,39 @@ def test_a_list_with_several_repeats_names_each_repeated_entry_once() -> None:
 SEED_FIX = ("expected: Data the tenant gets on its first local start (devenv only; production ignores it): a SQL file "
             "(project-relative) loaded into the tenant's Postgres, or a command run in one of its components. Runs once "
             "per fresh data volume; `devenv data seed` reruns it.")
-NOT_VALID = " is not valid under any of the given schemas"
+@pytest.mark.parametrize(("value", "got"), [("[a, b]", "a list"), ("5", "the number 5"), ("true", "true (a boolean)")])
+def test_a_seed_of_neither_form_names_both_forms(value: str, got: str) -> None:
+    assert _schema(f"namespace: t\nseed: {value}\n", "profile", "profiles/acme.yaml") == [
+        (2, "seed", f"expected a string or a mapping (key: value), got {got}", SEED_FIX, "error")]
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("a" * 72, f"['{'a' * 72}']{NOT_VALID}"),  # 120 characters: shown whole
-    ("a" * 73, f"['{'a' * 73}']{NOT_VALID}"[:117] + "..."),  # 121: cut to 117 and '...'
-    (", ".join(["aaaa"] * 30), str(["aaaa"] * 30)[:117] + "..."),  # a long value is never echoed whole
-])
-def test_a_long_schema_message_is_cut_at_120_characters(value: str, message: str) -> None:
-    assert _schema(f"namespace: t\nseed: [{value}]\n", "profile", "profiles/acme.yaml") == [
-        (2, "seed", message, SEED_FIX, "error")]
+def test_a_seed_mapping_says_what_is_wrong_inside_it() -> None:
+    """Not "{...} is not valid under any of the given schemas": the mapping form's own problems,
+    and an unknown key is an error there even in a (tolerant) profile."""
+    text = "namespace: t\nseed:\n  sql: a.sql\n  componet: web\n  command: 5\n"
+    assert _schema(text, "profile", "profiles/acme.yaml") == [
+        (4, "seed.componet", "unknown key 'componet'", "did you mean 'component'? known keys: command, component, sql",
+         "error"),
+        (5, "seed.command", "expected a string or a list, got the number 5",
+         "expected: a command (list, or a string run by sh -c) run in `component`'s container", "error")]
+
+
+def test_an_empty_seed_command_list_is_named() -> None:
+    assert _schema("namespace: t\nseed: {command: [], component: web}\n", "profile", "profiles/acme.yaml") == [
+        (2, "seed.command", "[] should be non-empty", "see docs/config.md for this field", "error")]
+
+
+@pytest.mark.parametrize(("items", "cut"), [(13, False), (14, True), (500, True)])
+def test_a_long_schema_message_cuts_the_value_it_quotes_not_its_ending(items: int, cut: bool) -> None:
+    """13 items: 117 characters, shown whole; 14: 125, so the quoted value is cut, never the words
+    after it (only minItems and minProperties reach this today, with short values)."""
+    from jsonschema import Draft202012Validator
+
+    from devenv.model.validate import _short
+
+    [err] = Draft202012Validator({"maxItems": 1}).iter_errors(["aaaa"] * items)
+    shown = str(["aaaa"] * items)
+    assert _short(err) == (shown[:37] + "..." if cut else shown) + " is too long"
 
 
 def test_yaml_nesting_too_deep_for_the_pure_python_loader_is_one_problem(monkeypatch: pytest.MonkeyPatch) -> None:
