@@ -464,3 +464,28 @@ def test_overlay_limits_check_replicas_but_not_image_names() -> None:
     assert _limits(text, "overlay", "devenv.local.yaml") == [
         (1, "replicas.web", "replicas 2147483648 is out of range: Kubernetes takes 0 to 2147483647 (int32)",
          "use a realistic replica count", "error")]
+
+
+@pytest.mark.parametrize("text", [
+    "secrets: [{env: A}]\n",  # no components: at all
+    "components: [web]\nsecrets: [{env: A}]\n",  # components: of the wrong shape (the schema says so)
+    "env: [A]\nsecrets: [{env: A}]\n",  # env: a list, so it sets no plain variable
+    "env: 5\nsecrets: [{env: A}]\n",
+])
+def test_secret_envs_of_an_oddly_shaped_profile_shadow_nothing(text: str) -> None:
+    """A profile whose ``env`` or ``components`` is absent or not a mapping: no false "shadows"
+    finding and no crash (the schema reports the wrong shape)."""
+    assert _limits(text, "profile", "profiles/acme.yaml") == []
+
+
+def test_a_components_secret_env_shadows_only_its_own_components_env() -> None:
+    text = """components:
+  web:
+    secrets: [{env: X}]
+  db:
+    env: {X: 1, Y: 2}
+    secrets: [{env: Y}]
+"""
+    assert _limits(text, "profile", "profiles/acme.yaml") == [
+        (6, "components.db.secrets[0].env", "secret env 'Y' shadows the plain env 'Y' of the same profile",
+         "rename one of them, or drop 'Y' from env: a variable holds one value", "error")]

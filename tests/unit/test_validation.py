@@ -587,3 +587,137 @@ def test_yaml_nesting_too_deep_for_the_pure_python_loader_is_one_problem(monkeyp
     finally:
         sys.setrecursionlimit(limit)
     assert got == (None, [Problem("x.yaml", None, "", "the YAML nests too deeply", "flatten the document")])
+
+
+# --- gaps the later mutation review found (review-later.md) -------------------------------------------
+
+def test_an_unreadable_dockerfile_is_one_problem_naming_it_relative_to_the_project(
+        shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reached only after ``is_file()`` passed: a permission error (not as root) or a file swapped in
+    between. The message names the file as the user wrote it, not by its absolute path."""
+    import errno
+
+    real_open = os.open
+
+    def refusing_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if str(path).endswith("examples/shop/web/Dockerfile"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing_open)  # what devenv.fsutil.read_bytes calls
+    shown = "examples/shop/web/Dockerfile"
+    assert problems_of(shop) == [Problem(shown, None, "", f"cannot read {shown}: Permission denied",
+                                         "make it readable by you (chmod u+w), or run devenv where you have the rights")]
+
+
+def test_a_dockerfile_that_is_not_utf8_validates_without_a_crash(shop: Path) -> None:
+    """A Latin-1 comment (``café``) is not UTF-8: it is read with a replacement character, and the
+    rest (``ARG BASE_IMAGE`` for the parent) is still checked."""
+    df = shop / "examples/shop/web/Dockerfile"
+    df.write_bytes(b"# caf\xe9 \xff\n" + df.read_bytes())
+    assert problems_of(shop) == []
+    df.write_bytes(df.read_bytes().replace(b"ARG BASE_IMAGE", b"ARG OTHER"))
+    assert problems_of(shop) == [
+        Problem("examples/shop/web/Dockerfile", 4, "from-variable",
+                "FROM uses $BASE_IMAGE, which no ARG before the first FROM declares: it expands to nothing",
+                "add `ARG BASE_IMAGE=<image>` at the top of the Dockerfile"),
+        Problem("devenv.yaml", 12, "images.web.parent",
+                "the Dockerfile never declares `ARG BASE_IMAGE`, so the parent image is not used",
+                "add `ARG BASE_IMAGE` and `FROM ${BASE_IMAGE}` to Dockerfile", "warning")]
+
+
+CONTEXT_FIX = "expected: Build context directory, relative to the project root (must stay inside it)."
+DOCKERFILE_FIX = "expected: Dockerfile path relative to the context (default: Dockerfile)."
+
+
+@pytest.mark.parametrize(("field", "value", "message", "hint"), [
+    ("context", 5, "expected a string, got the number 5", CONTEXT_FIX),
+    ("context", "", "must not be empty", CONTEXT_FIX),
+    ("dockerfile", 5, "expected a string, got the number 5", DOCKERFILE_FIX),
+    ("dockerfile", "", "must not be empty", DOCKERFILE_FIX),
+])
+def test_a_context_or_dockerfile_that_is_no_path_is_one_schema_problem(
+        shop: Path, field: str, value: Any, message: str, hint: str) -> None:
+    """Not looked up as a path too: no TypeError from ``root / 5``, no second "no Dockerfile at" error."""
+    assert _edited(shop, lambda d: d["images"]["web"].__setitem__(field, value)) == [
+        (f"images.web.{field}", message, hint)]
+
+
+def test_a_non_string_depends_on_entry_does_not_hide_the_entries_after_it(shop: Path) -> None:
+    assert _edited(shop, lambda d: d["components"]["web"].__setitem__("depends_on", [5, "nope"])) == [
+        ("components.web.depends_on[0]", "expected a string, got the number 5", "see docs/config.md for this field"),
+        ("components.web.depends_on[1]", "unknown component or service 'nope'",
+         "components and services: api, postgres, redis, scheduler, web, worker")]
+
+
+@pytest.mark.parametrize(("section", "missing", "hint"), [
+    ("ports", "container", "add 'container:' here (The port inside the container.)"),
+    ("ports", "name", "add 'name:' here (The port's name (at most 15 characters: lower-case letters, digits and '-').)"),
+    ("volumes", "target", "add 'target:' here (Absolute mount path inside the container.)"),
+])
+def test_a_partly_filled_entry_is_told_only_the_key_it_lacks(shop: Path, section: str, missing: str, hint: str) -> None:
+    assert _edited(shop, lambda d: d["services"]["postgres"][section][0].pop(missing)) == [
+        (f"services.postgres.{section}[0].{missing}", f"missing required key '{missing}'", hint)]
+
+
+def test_a_watch_glob_that_climbs_out_after_its_first_directory_is_outside_the_root(shop: Path) -> None:
+    """The whole directory part before the wildcard is resolved, not only its first component."""
+    pattern = "examples/../../*.py"
+    assert _edited(shop, lambda d: d["components"]["web"]["watch"][0].__setitem__("path", pattern)) == [
+        ("components.web.watch[0].path",
+         f"watch path '{pattern}' resolves to {shop.resolve().parent}, outside the project root {shop.resolve()}",
+         "watch paths are relative to the project root")]
+
+
+def test_a_watch_glob_under_a_symlink_out_of_the_root_is_outside_the_root(shop: Path, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (shop / "examples/shop/web/link").symlink_to(tmp_path / "elsewhere")
+    pattern = "examples/shop/web/link/*.py"
+    assert _edited(shop, lambda d: d["components"]["web"]["watch"][0].__setitem__("path", pattern)) == [
+        ("components.web.watch[0].path",
+         f"watch path '{pattern}' resolves to {(tmp_path / 'elsewhere').resolve()}, outside the project root "
+         f"{shop.resolve()}", "watch paths are relative to the project root")]
+
+
+def test_two_pins_sharing_exactly_one_port_overlap(shop: Path) -> None:
+    """acme (first in name order) starts on globex's last port: a one-port overlap, reported at the
+    later tenant's pin."""
+    (shop / "devenv.local.yaml").write_text("tenants:\n  acme: {port_base: 18002}\n  globex: {port_base: 18000}\n")
+    assert [tuple(p) for p in problems_of(shop)] == [
+        ("devenv.local.yaml", 3, "tenants.globex.port_base",
+         "host ports of tenants 'acme' (18002-18004) and 'globex' (18000-18002) overlap",
+         "pin a free range with `tenants.globex.port_base`, or remove the pin", "error")]
+
+
+def test_an_app_with_one_published_port_has_its_tenants_ports_checked() -> None:
+    from devenv.model.validate import check_host_ports
+
+    app = _doc("name: a\nport_base: 65535\nports_per_tenant: 1\ncomponents:\n  web:\n    ref: r\n"
+               "    ports: [{name: http, container: 80}]\n")
+    assert _said(check_host_ports(app, ["a", "b"], [])) == [
+        (2, "port_base", "tenant 'b' would publish ports 65536-65536, past 65535",
+         "lower port_base (or ports_per_tenant) so every tenant's ports fit", "error")]
+    local = _doc("tenants:\n  b: {port_base: 18000}\n  a: {port_base: 18000}\n", "devenv.local.yaml")
+    assert _said(check_host_ports(app, ["a", "b"], [local])) == [
+        (2, "tenants.b.port_base", "host ports of tenants 'a' (18000-18000) and 'b' (18000-18000) overlap",
+         "pin a free range with `tenants.b.port_base`, or remove the pin", "error")]
+
+
+def test_as_many_ports_as_ports_per_tenant_is_enough(shop: Path) -> None:
+    """The sample publishes 3 ports per tenant (web, api, postgres): 3 fit, 2 do not."""
+    assert _edited(shop, lambda d: d.__setitem__("ports_per_tenant", 3)) == []
+    assert _edited(shop, lambda d: d.__setitem__("ports_per_tenant", 2))[0] == (
+        "ports_per_tenant", "the app publishes 3 ports per tenant but ports_per_tenant is 2",
+        "set ports_per_tenant to at least 3")
+
+
+def test_a_tenant_name_may_be_63_characters_long_but_not_64() -> None:
+    from devenv.model.validate import DNS_WORDS, check_profile, dns_label
+
+    assert (dns_label("a" * 63), dns_label("a" * 64)) == (True, False)
+    ok = "a" * 63
+    assert _said(check_profile(ok, _doc("namespace: tenant-x\n", f"profiles/{ok}.yaml"), None, False)) == []
+    long = "a" * 64
+    assert _said(check_profile(long, _doc("namespace: tenant-x\n", f"profiles/{long}.yaml"), None, False)) == [
+        (1, "", f"the file name makes the tenant name '{long}', which is not {DNS_WORDS}",
+         f"rename the file to profiles/{ok}.yaml", "error")]
