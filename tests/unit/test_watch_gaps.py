@@ -194,3 +194,24 @@ def test_a_live_update_names_its_background_build_in_words(sample):
     app, specs = _proj(sample, [WatchRule(f"{SHOP}/web/templates", "sync", "/t")])
     p = _plan(app, specs, f"{SHOP}/web/static/a.css", tail_of=_tail([TailCopy(("static",), "/s", True, "w")]))
     assert p.live_builds == {"web": "live update of web (w); the image follows so the next up is exact"}
+
+
+def test_a_write_still_open_waits_the_quiet_period_and_a_closed_one_leaves_at_once(tmp_path):
+    """watchdog's created/modified events do not end a write (the writer may still be writing):
+    such a path waits the quiet period, where a close-write event lets a one-file batch leave at
+    once. ``Watcher.add``'s default is the unfinished kind, which the handler relies on."""
+    from devenv.watch.observer import Watcher
+    got = []
+    w = Watcher([tmp_path], got.append, quiet=5.0, max_wait=10.0)
+    w.start()
+    try:
+        w.add(str(tmp_path / "a.py"), "modified")
+        time.sleep(0.3)
+        assert got == []
+        w.add(str(tmp_path / "a.py"), "modified", finished=True)
+        deadline = time.monotonic() + 3.0
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [dict(b) for b in got] == [{tmp_path / "a.py": "modified"}]
+    finally:
+        w.stop()
