@@ -31,9 +31,10 @@ def kind_of(mode: int) -> str:
 def os_error(exc: OSError, path: Path | str, doing: str = "write") -> DevenvError:
     """A foreign ``OSError`` as the user's message: the path, why, and what to do about it."""
     why = exc.strerror or str(exc)
+    chmod = "chmod u+r" if doing == "read" else "chmod u+w"  # a file refused for reading lacks r, not w
     hints = {
-        errno.EACCES: f"make it {doing}able by you (chmod u+w), or run devenv where you have the rights",
-        errno.EPERM: f"make it {doing}able by you (chmod u+w), or run devenv where you have the rights",
+        errno.EACCES: f"make it {doing}able by you ({chmod}), or run devenv where you have the rights",
+        errno.EPERM: f"make it {doing}able by you ({chmod}), or run devenv where you have the rights",
         errno.EROFS: "the file system is read-only; use a project on a writable disk",
         errno.ENOSPC: "free some disk space",
         errno.ENOTDIR: "a file stands where a directory is needed: move it away",
