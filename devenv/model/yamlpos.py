@@ -20,6 +20,32 @@ MAX_BYTES = 2 * 1024 * 1024  # a config file larger than this is a mistake, not 
 FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml composes ~100x faster
 MAX_NODES = 50_000  # aliases can make a small file expand exponentially ("billion laughs")
 
+
+class ComposeLoader(FAST_LOADER):  # type: ignore[misc,valid-type]
+    """Plain scalars typed the way ``docker compose`` types them (go-yaml v3), not by YAML 1.1:
+    only true/false are booleans (``FEATURE: on`` stays the string ``on``), and there are no
+    base-60 numbers (``- 2222:22`` is a port mapping, not the number 133342)."""
+
+
+def _compose_resolvers() -> dict[Any, list[tuple[str, Any]]]:
+    import re
+
+    replaced = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+    table = {first: [(tag, rx) for tag, rx in pairs if tag not in replaced]
+             for first, pairs in FAST_LOADER.yaml_implicit_resolvers.items()}
+    for tag, pattern, firsts in (
+            ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+            ("tag:yaml.org,2002:int", r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$",
+             "-+0123456789"),
+            ("tag:yaml.org,2002:float", r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*"
+             r"(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+0123456789.")):
+        for first in firsts:
+            table.setdefault(first, []).append((tag, re.compile(pattern)))
+    return table
+
+
+ComposeLoader.yaml_implicit_resolvers = _compose_resolvers()
+
 KeyPath = tuple[str | int, ...]
 
 
@@ -150,8 +176,9 @@ def _construct(node: yaml.Node, path: KeyPath, pos: Positions, problems: list[Pr
     return walk.scalars.construct_object(node)  # scalars: the safe resolver's types
 
 
-def load_yaml(file: Path, display: str | None = None) -> tuple[Document | None, list[Problem]]:
-    """Read ``file``; return the document (``None`` when unreadable) and the problems found."""
+def load_yaml(file: Path, display: str | None = None, loader: Any = None) -> tuple[Document | None, list[Problem]]:
+    """Read ``file``; return the document (``None`` when unreadable) and the problems found.
+    ``loader``: ``ComposeLoader`` for a compose file (default: PyYAML's safe typing)."""
     name = display or str(file)
     try:  # bounded and non-blocking: a path may name a FIFO, a device or a huge file
         raw = read_bytes(file, MAX_BYTES, name)
@@ -167,7 +194,7 @@ def load_yaml(file: Path, display: str | None = None) -> tuple[Document | None, 
         line = raw[: exc.start].count(b"\n") + 1
         return None, [Problem(name, line, "", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
                               "save the file as UTF-8")]
-    return parse_yaml_text(text, name, file)
+    return parse_yaml_text(text, name, file, loader)
 
 
 def _syntax_problem(text: str, name: str) -> Problem:
@@ -186,11 +213,12 @@ def _syntax_problem(text: str, name: str) -> Problem:
     return Problem(name, None, "", "not valid YAML", "check indentation, colons and quoting")
 
 
-def parse_yaml_text(text: str, name: str, file: Path | None = None) -> tuple[Document | None, list[Problem]]:
+def parse_yaml_text(text: str, name: str, file: Path | None = None,
+                    loader: Any = None) -> tuple[Document | None, list[Problem]]:
     pos = Positions(name)
     problems: list[Problem] = []
     try:
-        nodes = list(yaml.compose_all(text, Loader=FAST_LOADER))
+        nodes = list(yaml.compose_all(text, Loader=loader or FAST_LOADER))
     except yaml.YAMLError:
         return None, [_syntax_problem(text, name)]
     except RecursionError:

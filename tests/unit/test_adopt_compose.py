@@ -151,6 +151,36 @@ def test_a_symlink_out_of_the_project_is_never_written_through(tmp_path: Path, c
     assert list(outside.iterdir()) == [] and not (root / "devenv.yaml").exists()
 
 
+YAML_11_LOOKALIKES = """\
+services:
+  web:
+    image: nginx:1.27
+    ports:
+      - 2222:22
+      - 8080:80
+    environment:
+      FEATURE: on
+      LEGACY: no
+      DEBUG: true
+      MODE: 0755
+"""
+
+
+def test_unquoted_yaml_1_1_lookalikes_are_read_as_compose_reads_them(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """`docker compose config` (go-yaml v3) reads `- 2222:22` as a port mapping (YAML 1.1: the
+    number 133342, which init refused) and `on`/`no` as strings (YAML 1.1: booleans, which init
+    wrote as 'true'/'false'); only true/false are booleans, and 0755 is octal to both."""
+    root = project(tmp_path, YAML_11_LOOKALIKES)
+    code, _, err = run(root, "init", "--from-compose", "compose.yaml", capsys=capsys)
+    assert code == 0, err
+    web = yaml.safe_load((root / "devenv.yaml").read_text())["services"]["web"]
+    assert [p["container"] for p in web["ports"]] == [22, 80]
+    assert web["env"] == {"FEATURE": "on", "LEGACY": "no", "DEBUG": "true", "MODE": "493"}
+    code, out, err = run(root, "validate", capsys=capsys)
+    assert code == 0 and "configuration OK" in out, err
+
+
 @pytest.mark.parametrize(("compose", "expect"), [
     ("services:\n  web:\n    image: Bad Image\n", "compose.yaml:3: services.web.image:"),
     ("services:\n  web:\n    build: {context: ./nowhere}\n", "compose.yaml:3: services.web.build.context:"),

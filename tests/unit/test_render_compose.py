@@ -179,6 +179,13 @@ def test_fragments_merge_into_component_and_file(project: Project, sample: Path)
     assert any("nosuch.yaml" in w for w in compose_warnings(project, resolve(project, "acme"), frags))
 
 
+def test_a_fragment_is_typed_as_compose_types_it(project: Project, sample: Path) -> None:
+    """go-yaml v3, not YAML 1.1: `on` is a string and `2222:22` a port mapping, not 133342."""
+    (sample / "compose" / "web.yaml").write_text("environment: {FEATURE: on, LEGACY: no}\nports: [2222:22]\n")
+    frags = load_fragments(sample)
+    assert frags["services"]["web"] == {"environment": {"FEATURE": "on", "LEGACY": "no"}, "ports": ["2222:22"]}
+
+
 def test_fragment_for_disabled_component_is_skipped(project: Project) -> None:
     doc = render(project, "globex", fragments={"services": {"scheduler": {"shm_size": "1g"}}})
     assert "scheduler" not in doc["services"]
