@@ -686,6 +686,13 @@ def test_a_broken_json_copy_is_judged_on_its_words_joined_by_one_space() -> None
                              (3, "broken-json", "`ADD` " + NOT_JSON.format("Expecting value"), JSON_FIX, "error")]
 
 
+def test_a_json_form_behind_a_control_character_is_run_by_the_shell() -> None:
+    """BuildKit trims only Go's spaces before the ``[``: behind an ASCII separator (``\\x1c``) the
+    JSON form is not recognised, so Docker runs the line through ``/bin/sh -c``; say so."""
+    assert _syntax('FROM a\nCMD \x1c["a", "b"]\n') == [
+        (2, "broken-json", "`CMD` " + NOT_JSON.format("Expecting value"), JSON_FIX, "error")]
+
+
 def test_findings_before_an_expose_are_kept() -> None:
     outside = ("`COPY ../x` reaches outside the build context; the engine only has the context's files",
                "move the file into the context, or widen `context:` in devenv.yaml")
