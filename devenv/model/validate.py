@@ -525,7 +525,9 @@ def _check_dockerfile_text(name: str, img: dict[str, Any], path: Path, pos: Posi
         return
     yield from _dockerfile_syntax(text, shown)
     arg = img.get("parent_arg", "BASE_IMAGE")
-    declared = isinstance(arg, str) and re.search(rf"^\s*ARG\s+{re.escape(arg)}\b", text, re.IGNORECASE | re.MULTILINE)
+    # the keyword in any case, the name as written: build-arg names are case-sensitive
+    declared = isinstance(arg, str) and re.search(rf"^[ \t]*(?i:ARG)[ \t]+(?:\S+[ \t]+)*{re.escape(arg)}(?:=|\s|$)", text,
+                                                  re.MULTILINE)
     if isinstance(img.get("parent"), str) and text and not declared:
         yield pos.problem(("images", name, "parent"), f"the Dockerfile never declares `ARG {arg}`, so the parent image is not used",
                           f"add `ARG {arg}` and `FROM ${{{arg}}}` to {path.name}", severity="warning")

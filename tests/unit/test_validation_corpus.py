@@ -174,6 +174,10 @@ CASES = [
       "expected a mapping", "got a list", key="images.base.args"),
     C("image-parent-arg-undeclared", APP, put("examples/shop/web/Dockerfile", "FROM debian:bookworm-slim\n"),
       "never declares `ARG BASE_IMAGE`", key="images.web.parent", severity="warning"),
+    # build-arg names are case-sensitive (only the ARG keyword is not): --build-arg BASE_IMAGE=... sets no base_image
+    C("image-parent-arg-other-case", APP, sub("examples/shop/web/Dockerfile", "ARG BASE_IMAGE=shop-base\nFROM ${BASE_IMAGE}",
+                                              "arg base_image=shop-base\nFROM ${base_image}"),
+      "never declares `ARG BASE_IMAGE`", key="images.web.parent", severity="warning"),
     # --- devenv.yaml: components ------------------------------------------------------------------
     C("comp-image-unknown", APP, sub(APP, "    image: api\n", "    image: apii\n"), "unknown image 'apii'", "did you mean 'api'", at="image: apii"),
     C("comp-image-and-ref", APP, sub(APP, "    image: redis\n", "    image: redis\n    ref: redis:7\n"), "sets both `image` and `ref`", at="ref: redis:7"),
