@@ -532,7 +532,7 @@ def _check_dockerfile_text(name: str, img: dict[str, Any], path: Path, pos: Posi
         yield pos.problem(("images", name, "parent"), f"the Dockerfile never declares `ARG {arg}`, so the parent image is not used",
                           f"add `ARG {arg}` and `FROM ${{{arg}}}` to {path.name}", severity="warning")
     target = img.get("target")
-    if isinstance(target, str) and text and not re.search(rf"^\s*FROM\s.*\sAS\s+{re.escape(target)}\s*$", text,
+    if isinstance(target, str) and target and text and not re.search(rf"^\s*FROM\s.*\sAS\s+{re.escape(target)}\s*$", text,
                                                            re.IGNORECASE | re.MULTILINE):
         yield pos.problem(("images", name, "target"), f"the Dockerfile has no stage named '{target}'",
                           f"add `FROM ... AS {target}` to {path.name} or fix `target`", severity="warning")

@@ -387,3 +387,11 @@ def test_cli_reports_without_traceback(tmp_path: Path, name: str) -> None:
     assert "Traceback" not in done.stderr + done.stdout
     assert all(s in done.stdout for s in case.expect), done.stdout
     assert "error(s)" in done.stderr
+
+
+def test_an_empty_target_is_one_error_not_also_a_missing_stage(tmp_path: Path) -> None:
+    case = C("image-target-empty", APP, sub(APP, "    context: examples/shop/web\n", "    context: examples/shop/web\n    target: ''\n"),
+             "must not be empty", key="images.web.target")
+    problems, _ = load(build(tmp_path, case))
+    assert [(p.key, p.message, p.severity) for p in problems if p.key == "images.web.target"] == [
+        ("images.web.target", "must not be empty", "error")]
