@@ -270,9 +270,7 @@ def _plan_by_rules(
     """Apply the watch rules of every component built from ``img`` (in at least one tenant)."""
     manifest = is_dependency_manifest(path.name)
     components = _source_components(app, specs, img.name)
-    if not components and not _has_used_children(app, specs, img.name):
-        draft.ignored.append((path, f"no tenant runs a component of image {img.name} from source"))
-        return
+    # ``img`` is a used image (``_plan_path``): with no component of its own it is the parent of one
     if not components:  # a base image: no container runs it, any input change rebuilds it
         draft.rebuild(img.name, f"{shown} changed")
         return
@@ -428,11 +426,6 @@ def _source_components(app: App, specs: list[TenantSpec], image: str) -> list[Co
     """Components built from ``image`` that at least one tenant builds from source."""
     names = {n for s in specs for n, wl in s.workloads.items() if wl.build_image == image}
     return [c for c in app.components.values() if c.name in names]
-
-
-def _has_used_children(app: App, specs: list[TenantSpec], image: str) -> bool:
-    used = used_images(app, specs)
-    return any(img.parent == image and key in used for key, img in app.images.items())
 
 
 def _summarise(causes: dict[str, list[str]]) -> dict[str, str]:
