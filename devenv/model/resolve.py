@@ -156,11 +156,10 @@ def _workload(project, profile, comp, cp, env, ov, base, slots, enabled, diffs) 
             env_vars[k] = v
 
     pinned = (cp.image if cp else None) or comp.ref
+    # production runs a pinned image; local builds from source unless the overlay's build list leaves it out
     build_from_source = comp.image is not None and (
         pinned is None or (env == "local" and (ov is None or ov.build is None or name in ov.build))
     )
-    if env == "prod" and pinned is not None:
-        build_from_source = False
     if build_from_source and pinned is not None:
         diffs.append(Difference(name, "image", pinned, f"built from source ({comp.image})", "local: built from source"))
 
