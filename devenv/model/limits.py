@@ -23,6 +23,10 @@ QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|
 DNS_LABEL_MAX = 63
 DNS_SUBDOMAIN_MAX = 253
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+# maps of the user's own keys (env vars, build args, labels...): a key there named ``image`` or
+# ``replicas`` is theirs, not devenv's field; ``components.env`` is a component named env
+FREE_FORM = frozenset({"env", "args", "labels", "node_selector", "features", "annotations"})
+NAMED = frozenset({"components", "services", "images", "tenants"})
 
 Problems = Iterator[Problem]
 
@@ -43,6 +47,8 @@ def check_document(doc: Document, kind: str) -> Problems:
     pos = doc.positions
     for path, value in walk(doc.data):
         yield from _nul(pos, path, value)
+        if _free_form(path):
+            continue
         yield from _replicas(pos, path, value)
         yield from _quantity(pos, path, value)
         if kind == "profile":
@@ -51,6 +57,11 @@ def check_document(doc: Document, kind: str) -> Problems:
             yield from _image_ref(pos, path, value)
     if kind == "profile" and isinstance(doc.data, dict):
         yield from _shadowing(pos, doc.data)
+
+
+def _free_form(path: KeyPath) -> bool:
+    """``path`` lies inside a map of the user's own keys (an env var named ``replicas``)."""
+    return any(k in FREE_FORM and (i == 0 or path[i - 1] not in NAMED) for i, k in enumerate(path[:-1]))
 
 
 def _nul(pos: Positions, path: KeyPath, value: Any) -> Problems:

@@ -489,3 +489,24 @@ def test_a_components_secret_env_shadows_only_its_own_components_env() -> None:
     assert _limits(text, "profile", "profiles/acme.yaml") == [
         (6, "components.db.secrets[0].env", "secret env 'Y' shadows the plain env 'Y' of the same profile",
          "rename one of them, or drop 'Y' from env: a variable holds one value", "error")]
+
+
+def test_the_users_own_keys_named_like_devenv_fields_are_not_checked_as_them() -> None:
+    """An env var, build arg or label named ``image``/``ref``/``replicas`` is the user's: its value
+    is not an image reference nor a replica count. A component named ``env`` is still checked."""
+    app = """images:
+  web: {context: web, args: {image: 'a:b c', replicas: -1}}
+env: {ref: 'x:y z'}
+components:
+  web:
+    image: web
+    env: {image: 'a:b c', replicas: -1}
+  env:
+    ref: 'redis:bad tag'
+"""
+    assert _limits(app, "app", "devenv.yaml") == [
+        (9, "components.env.ref", f"'bad tag' {BAD_TAG}", "fix the tag", "error")]
+    profile = "env: {replicas: -1}\nlabels: {image: 'a:b c'}\ncomponents:\n  web: {env: {replicas: -5}, replicas: -1}\n"
+    assert _limits(profile, "profile", "profiles/acme.yaml") == [
+        (4, "components.web.replicas", f"replicas -1 is out of range: Kubernetes takes 0 to {2**31 - 1} (int32)",
+         "use a realistic replica count", "error")]
