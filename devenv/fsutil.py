@@ -28,13 +28,25 @@ def kind_of(mode: int) -> str:
     return next((word for test, word in kinds if test(mode)), "not a regular file")
 
 
+# what a refused ``doing`` lacks: reading lacks r, creating lacks w on the folder, protecting
+# (chmod) fails on a file another user owns, using a path lacks x on a folder above it
+_RIGHTS = {
+    "read": "give yourself read access (chmod u+r {path})",
+    "write": "give yourself write access (chmod u+w {path})",
+    "open": "give yourself read and write access (chmod u+rw {path})",
+    "create": "give yourself write access to its folder (chmod u+w {parent})",
+    "protect": "it belongs to another user: take it over (chown) or remove it, and devenv makes it again",
+    "use": "check the permissions of {path} and of the folders above it (each needs u+x)",
+}
+
+
 def os_error(exc: OSError, path: Path | str, doing: str = "write") -> DevenvError:
     """A foreign ``OSError`` as the user's message: the path, why, and what to do about it."""
     why = exc.strerror or str(exc)
-    chmod = "chmod u+r" if doing == "read" else "chmod u+w"  # a file refused for reading lacks r, not w
+    rights = _RIGHTS.get(doing, _RIGHTS["write"]).format(path=path, parent=Path(path).parent)
     hints = {
-        errno.EACCES: f"make it {doing}able by you ({chmod}), or run devenv where you have the rights",
-        errno.EPERM: f"make it {doing}able by you ({chmod}), or run devenv where you have the rights",
+        errno.EACCES: f"{rights}, or run devenv where you have the rights",
+        errno.EPERM: f"{rights}, or run devenv where you have the rights",
         errno.EROFS: "the file system is read-only; use a project on a writable disk",
         errno.ENOSPC: "free some disk space",
         errno.ENOTDIR: "a file stands where a directory is needed: move it away",

@@ -343,3 +343,15 @@ def test_a_write_under_devenv_leaves_nothing_git_would_stage(tmp_path: Path, sta
     assert ignored.returncode == 0
     assert gi.is_file() and not gi.is_symlink()
     assert gi.read_text() == (contents["kept"] if state == "kept" else "*\n")
+
+
+@pytest.mark.parametrize(("doing", "hint"), [
+    ("read", "give yourself read access (chmod u+r /p/d/f)"),
+    ("write", "give yourself write access (chmod u+w /p/d/f)"),
+    ("create", "give yourself write access to its folder (chmod u+w /p/d)"),
+    ("use", "check the permissions of /p/d/f and of the folders above it (each needs u+x)"),
+])
+def test_a_refused_file_operation_says_which_right_is_missing(doing: str, hint: str) -> None:
+    err = fsutil.os_error(PermissionError(13, "Permission denied"), "/p/d/f", doing)
+    assert (err.message, err.hint) == (f"cannot {doing} /p/d/f: Permission denied",
+                                       f"{hint}, or run devenv where you have the rights")

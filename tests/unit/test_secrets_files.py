@@ -196,7 +196,8 @@ def test_unprotectable_secrets_directory_is_a_devenv_error(sample: Path, spec: T
         secrets.write_env_file(sample, spec, values)
     path = secrets.env_file_path(sample, "acme")
     assert err.value.message == f"cannot protect {path.parent}: Operation not permitted"
-    assert err.value.hint.startswith("make it protectable by you")
+    assert err.value.hint == ("it belongs to another user: take it over (chown) or remove it, and devenv makes it "
+                              "again, or run devenv where you have the rights")
     assert not path.exists()
 
 

@@ -607,7 +607,8 @@ def test_an_unreadable_dockerfile_is_one_problem_naming_it_relative_to_the_proje
     monkeypatch.setattr(os, "open", refusing_open)  # what devenv.fsutil.read_bytes calls
     shown = "examples/shop/web/Dockerfile"
     assert problems_of(shop) == [Problem(shown, None, "", f"cannot read {shown}: Permission denied",
-                                         "make it readable by you (chmod u+r), or run devenv where you have the rights")]
+                                         f"give yourself read access (chmod u+r {shown}), or run devenv where you "
+                                         "have the rights")]
 
 
 def test_a_dockerfile_that_is_not_utf8_validates_without_a_crash(shop: Path) -> None:
