@@ -31,6 +31,26 @@ NAMED = frozenset({"components", "services", "images", "tenants"})
 Problems = Iterator[Problem]
 
 
+# the registry's reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest], each
+# path part lower-case alphanumerics joined by '.', '_', '__' or dashes; the first part is a host only
+# when it holds a '.' or a ':' or is localhost (Docker's own split)
+HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+                  r"|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?$")
+REMOTE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+                    r"(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?"
+                    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")
+# what the schemas' ``ref``/``image`` pattern takes: a value it refuses is the schema's to report
+SCHEMA_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$")
+
+
+def is_reference(ref: str) -> bool:
+    """Docker would take ``ref`` as an image reference."""
+    first, slash, rest = ref.partition("/")
+    if slash and (first == "localhost" or any(c in first for c in ".:[")):
+        return bool(HOST.match(first)) and bool(REMOTE.match(rest))
+    return bool(REMOTE.match(ref))
+
+
 def walk(data: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
     """Every (path, value) of a document, depth first."""
     yield path, data
@@ -94,6 +114,15 @@ def _quantity(pos: Positions, path: KeyPath, value: Any) -> Problems:
 
 
 def _image_ref(pos: Positions, path: KeyPath, ref: str) -> Problems:
+    found = list(_ref_parts(pos, path, ref))
+    yield from found
+    if not found and SCHEMA_REF.match(ref) and not is_reference(ref):
+        yield pos.problem(path, f"'{ref[:80]}' is not an image reference Docker takes (invalid reference format)",
+                          "write [registry[:port]/]path[:tag][@sha256:digest], path parts in lower case, "
+                          "e.g. registry.example.com/shop/web:1.4")
+
+
+def _ref_parts(pos: Positions, path: KeyPath, ref: str) -> Problems:
     name = ref.split("@", 1)[0]
     last = name.rsplit("/", 1)[-1]
     if ":" in last:

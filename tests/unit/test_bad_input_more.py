@@ -21,6 +21,7 @@ import pytest
 
 from devenv.build.dockerignore import context_files
 from devenv.build.lint import lint_dockerfile
+from tests.conftest import REPO
 from tests.unit.test_validation_corpus import (
     ACME,
     APP,
@@ -510,3 +511,32 @@ components:
     assert _limits(profile, "profile", "profiles/acme.yaml") == [
         (4, "components.web.replicas", f"replicas -1 is out of range: Kubernetes takes 0 to {2**31 - 1} (int32)",
          "use a realistic replica count", "error")]
+
+
+@pytest.mark.parametrize(("ref", "ok"), [
+    ("registry.example.com/shop/web:1.4.2", True), ("localhost:5000/team/app:1.0", True), ("redis:7-alpine", True),
+    ("ghcr.io/org/repo/sub:v1.2.3_rc1", True), ("[::1]:5000/x", True), ("my_app__x/y-z", True),
+    ("reg/a:b/c", False),  # a ':' in a middle part: Docker's "invalid reference format"
+    ("shop//web", False), ("shop/web-", False), ("shop/.web", False),
+])
+def test_a_pinned_image_must_be_a_reference_docker_takes(ref: str, ok: bool) -> None:
+    text = f"components:\n  web: {{image: '{ref}'}}\n"
+    expected = [] if ok else [
+        (2, "components.web.image", f"'{ref}' is not an image reference Docker takes (invalid reference format)",
+         "write [registry[:port]/]path[:tag][@sha256:digest], path parts in lower case, "
+         "e.g. registry.example.com/shop/web:1.4", "error")]
+    assert _limits(text, "profile", "profiles/acme.yaml") == expected
+
+
+def test_the_reference_check_leaves_to_the_schema_what_its_pattern_refuses() -> None:
+    import json
+
+    from devenv.model.limits import SCHEMA_REF
+
+    schema = REPO / "devenv" / "schema"
+    app = json.loads((schema / "devenv.schema.json").read_text())
+    profile = json.loads((schema / "profile.schema.json").read_text())
+    assert SCHEMA_REF.pattern == app["$defs"]["component"]["properties"]["ref"]["pattern"]
+    assert SCHEMA_REF.pattern == profile["properties"]["components"]["additionalProperties"]["properties"]["image"][
+        "pattern"]
+    assert _limits("components:\n  web: {image: 'Shop/Web'}\n", "profile", "profiles/acme.yaml") == []
