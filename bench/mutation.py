@@ -296,25 +296,39 @@ def wait_or_stop(proc: subprocess.Popen[bytes], deadline: float | None) -> bool:
         return False
 
 
-def watch_cpu(leader: int, limit: float, done: threading.Event, log: TextIO) -> None:
+def watch_cpu(leader: int, limit: float, done: threading.Event, log: TextIO, every: float = 5.0) -> None:
     """Stop a mutant run that has burnt more than ``limit`` CPU seconds with SIGXCPU: mutmut records
     it as a timeout, the verdict its own CPU limit gives, only sooner. mutmut's limit scales with the
     tests' expected time (``timeout_multiplier``), so a looping mutant of a function with a long test
-    list could burn tens of minutes of a 2-core machine. A mutant run is a grandchild of mutmut (it is
-    forked by the forkserver); mutmut itself, the forkserver and mypy are never stopped."""
-    while not done.wait(5.0):
-        for pid, seconds in runaway(leader, limit):
+    list could burn tens of minutes of a 2-core machine."""
+    seen: dict[int, float] = {}
+    while not done.wait(every):
+        procs = dict(filter(None, map(proc_stat, Path("/proc").glob("[0-9]*"))))
+        for pid, cpu in runaway(leader, limit, procs, seen, every):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGXCPU)
-                log.write(f"[mutation.py] SIGXCPU to mutant run {pid} after {seconds:.0f} CPU s\n")
+                log.write(f"[mutation.py] SIGXCPU to mutant run {pid} after {cpu:.0f} CPU s\n")
                 log.flush()
+        seen = {pid: cpu for pid, (_parent, cpu) in procs.items()}
 
 
-def runaway(leader: int, limit: float) -> list[tuple[int, float]]:
-    """(pid, CPU seconds) of the grandchildren of ``leader`` over ``limit`` (read from /proc)."""
-    procs = dict(filter(None, map(proc_stat, Path("/proc").glob("[0-9]*"))))
-    return [(pid, cpu) for pid, (parent, cpu) in procs.items()
-            if cpu > limit and procs.get(parent, (0, 0.0))[0] == leader]
+def runaway(leader: int, limit: float, procs: dict[int, tuple[int, float]], seen: dict[int, float],
+            every: float) -> list[tuple[int, float]]:
+    """(pid, CPU seconds) of the mutant runs to stop: processes below ``leader`` at depth 2 or more
+    (mypy, a direct child, is left alone) past ``limit`` CPU seconds and burning at least 40 % of a
+    core since the last look. The forkserver that forks every mutant run also gathers CPU seconds
+    (each fork of a large process costs its parent), but slowly: stopping it orphans the runs in
+    flight, which then loop on unwatched (seen once)."""
+    return [(pid, cpu) for pid, (_parent, cpu) in procs.items()
+            if cpu > limit and cpu - seen.get(pid, cpu) > 0.4 * every and _depth(pid, leader, procs) >= 2]
+
+
+def _depth(pid: int, leader: int, procs: dict[int, tuple[int, float]]) -> int:
+    """How many generations ``pid`` lies below ``leader`` (0: not below it)."""
+    depth = 0
+    while pid in procs and pid != leader:
+        pid, depth = procs[pid][0], depth + 1
+    return depth if pid == leader else 0
 
 
 def proc_stat(path: Path) -> tuple[int, tuple[int, float]] | None:
