@@ -30,7 +30,7 @@ from devenv.adopt.result import Adopted, dns_name
 from devenv.adopt.services import ServiceReader
 from devenv.errors import DevenvError
 from devenv.importer import credential_reason
-from devenv.model.yamlpos import ComposeLoader, Document, KeyPath, Positions, dotted, load_yaml
+from devenv.model.yamlpos import Document, KeyPath, Positions, compose_loader, dotted, load_yaml
 
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 MAX_EXTENDS_DEPTH = 10
@@ -71,7 +71,7 @@ def read_compose(file: Path, root: Path, tenant: str, shell: dict[str, str] | No
     root = root.resolve()
     shown = display_path(file, root)
     adopted = Adopted(tenant=tenant, source=shown)
-    doc, problems = load_yaml(file, shown, ComposeLoader)  # typed as compose types it
+    doc, problems = load_yaml(file, shown, compose_loader())  # typed as compose types it
     adopted.errors += [p for p in problems if p.severity == "error"]
     if doc is None or adopted.errors:
         return adopted

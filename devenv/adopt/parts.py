@@ -40,10 +40,20 @@ SIZE_UNITS = {"": "", "b": "", "k": "Ki", "m": "Mi", "g": "Gi", "t": "Ti"}
 
 
 def scalar(value: Any) -> str:
-    """An env-like value as compose passes it: booleans as ``true``/``false``, None as empty."""
+    """An env-like value as compose passes it: booleans as ``true``/``false``, None as empty, a
+    float as Go prints it (``1.0`` and ``1e3`` as ``1`` and ``1000``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float):
+        return _go_float(value)
     return "" if value is None else str(value)
+
+
+def _go_float(value: float) -> str:
+    """Go's ``%v`` of a float64: whole numbers below 1e21 without a fraction, ``+Inf``/``NaN``."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return "NaN" if value != value else ("+Inf" if value > 0 else "-Inf")
+    return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
 
 
 def env_mapping(value: Any) -> dict[str, Any]:

@@ -21,10 +21,13 @@ FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml composes 
 MAX_NODES = 50_000  # aliases can make a small file expand exponentially ("billion laughs")
 
 
-class ComposeLoader(FAST_LOADER):  # type: ignore[misc,valid-type]
-    """Plain scalars typed the way ``docker compose`` types them (go-yaml v3), not by YAML 1.1:
-    only true/false are booleans (``FEATURE: on`` stays the string ``on``), and there are no
-    base-60 numbers (``- 2222:22`` is a port mapping, not the number 133342)."""
+def compose_loader() -> Any:
+    """A loader typing plain scalars the way ``docker compose`` types them (go-yaml v3), not by
+    YAML 1.1: only true/false are booleans (``FEATURE: on`` stays the string ``on``), and there are
+    no base-60 numbers (``- 2222:22`` is a port mapping, not the number 133342). Made per call
+    (microseconds, once per compose file) rather than at import."""
+    return type("ComposeLoader", (FAST_LOADER,), {"yaml_implicit_resolvers": _compose_resolvers()})
+    # ints as Go's ParseInt(base 0) reads them once '_' is dropped; floats as go-yaml's float pattern
 
 
 def _compose_resolvers() -> dict[Any, list[tuple[str, Any]]]:
@@ -35,16 +38,14 @@ def _compose_resolvers() -> dict[Any, list[tuple[str, Any]]]:
              for first, pairs in FAST_LOADER.yaml_implicit_resolvers.items()}
     for tag, pattern, firsts in (
             ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-            ("tag:yaml.org,2002:int", r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$",
+            ("tag:yaml.org,2002:int", r"^[-+]?(?:0b[0-1_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|0[0-7_]*|[1-9][0-9_]*)$",
              "-+0123456789"),
-            ("tag:yaml.org,2002:float", r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*"
-             r"(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+0123456789.")):
+            ("tag:yaml.org,2002:float", r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+             r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+0123456789.")):
         for first in firsts:
             table.setdefault(first, []).append((tag, re.compile(pattern)))
     return table
 
-
-ComposeLoader.yaml_implicit_resolvers = _compose_resolvers()
 
 KeyPath = tuple[str | int, ...]
 
@@ -178,7 +179,7 @@ def _construct(node: yaml.Node, path: KeyPath, pos: Positions, problems: list[Pr
 
 def load_yaml(file: Path, display: str | None = None, loader: Any = None) -> tuple[Document | None, list[Problem]]:
     """Read ``file``; return the document (``None`` when unreadable) and the problems found.
-    ``loader``: ``ComposeLoader`` for a compose file (default: PyYAML's safe typing)."""
+    ``loader``: ``compose_loader()`` for a compose file (default: PyYAML's safe typing)."""
     name = display or str(file)
     try:  # bounded and non-blocking: a path may name a FIFO, a device or a huge file
         raw = read_bytes(file, MAX_BYTES, name)

@@ -256,9 +256,9 @@ def load_fragments(root: Path) -> Fragments:
 
 
 def _read_fragment(path: Path) -> dict[str, Any]:
-    from devenv.model.yamlpos import ComposeLoader, load_yaml  # bounded, non-blocking, merge keys, lines
+    from devenv.model.yamlpos import compose_loader, load_yaml  # bounded, non-blocking, merge keys, lines
 
-    doc, problems = load_yaml(path, None, ComposeLoader)  # a compose fragment: typed as compose types it
+    doc, problems = load_yaml(path, None, compose_loader())  # a compose fragment: typed as compose types it
     errors = [p for p in problems if p.severity == "error"]
     if doc is None or errors:
         first = (errors or problems)[0]

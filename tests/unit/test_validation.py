@@ -722,3 +722,31 @@ def test_a_tenant_name_may_be_63_characters_long_but_not_64() -> None:
     assert _said(check_profile(long, _doc("namespace: tenant-x\n", f"profiles/{long}.yaml"), None, False)) == [
         (1, "", f"the file name makes the tenant name '{long}', which is not {DNS_WORDS}",
          f"rename the file to profiles/{ok}.yaml", "error")]
+
+
+COMPOSE_TYPED = """\
+bools: [true, True, TRUE, false, False, FALSE]
+words: [on, off, yes, no, On, Y, n]
+ints: [0, 7, -7, +7, 1_000, 0755, 0b101, 0x1F, 0o17]
+floats: [1.5, -1.5, .5, 1.0e+3, .inf, -.inf, 1e3, 08, 7.]
+strings: ['2222:22', 2222:22, 190:20:30.15, 1_0.5, 0x, 1.2.3]
+nulls: [~, null, Null, NULL]
+"""
+
+
+def test_a_compose_file_is_typed_as_docker_compose_types_it() -> None:
+    """go-yaml v3's plain scalars, not YAML 1.1's: only true/false in three casings are booleans,
+    no base-60 numbers, 0o17 is octal and 1e3 a float (Go's readers); 0755, 0b and 0x are numbers to both."""
+    from devenv.model.yamlpos import compose_loader, parse_yaml_text
+
+    doc, problems = parse_yaml_text(COMPOSE_TYPED, "compose.yaml", None, compose_loader())
+    assert problems == [] and doc is not None
+    assert doc.data == {"bools": [True, True, True, False, False, False],
+                        "words": ["on", "off", "yes", "no", "On", "Y", "n"],
+                        "ints": [0, 7, -7, 7, 1000, 493, 5, 31, 15],
+                        "floats": [1.5, -1.5, 0.5, 1000.0, float("inf"), float("-inf"), 1000.0, 8.0, 7.0],
+                        "strings": ["2222:22", "2222:22", "190:20:30.15", "1_0.5", "0x", "1.2.3"],
+                        "nulls": [None, None, None, None]}
+    assert all(type(v) is float for v in doc.data["floats"]) and all(type(v) is int for v in doc.data["ints"])
+    default, _ = parse_yaml_text("a: [on, 2222:22]\n", "devenv.yaml")
+    assert default is not None and default.data == {"a": [True, 133342]}  # devenv's own files: unchanged
