@@ -750,3 +750,22 @@ def test_a_compose_file_is_typed_as_docker_compose_types_it() -> None:
     assert all(type(v) is float for v in doc.data["floats"]) and all(type(v) is int for v in doc.data["ints"])
     default, _ = parse_yaml_text("a: [on, 2222:22]\n", "devenv.yaml")
     assert default is not None and default.data == {"a": [True, 133342]}  # devenv's own files: unchanged
+
+
+def test_the_message_cut_at_its_boundaries() -> None:
+    """A quoted value longer than 40 characters is cut (its first occurrence only) once the message
+    passes 120; whatever still passes 160 is cut to 157 and '...'."""
+    from jsonschema.exceptions import ValidationError
+
+    from devenv.model.validate import _short
+
+    def short(message: str, instance: object) -> str:
+        return _short(ValidationError(message, instance=instance))
+
+    v40, v41 = "a" * 38, "a" * 39  # their reprs: 40 and 41 characters
+    assert short(f"{v40!r} " + "x" * 90, v40) == f"{v40!r} " + "x" * 90  # 131 > 120, value of 40: whole
+    assert short(f"{v41!r} " + "x" * 90, v41) == f"'{'a' * 36}... " + "x" * 90
+    twice = f"{v41!r} is {v41!r}, " + "x" * 60
+    assert short(twice, v41) == f"'{'a' * 36}... is {v41!r}, " + "x" * 60
+    assert short("m" * 160, 5) == "m" * 160
+    assert short("m" * 161, 5) == "m" * 157 + "..."
