@@ -484,3 +484,19 @@ def test_a_secret_file_replaced_by_a_directory_after_validation_is_named_in_the_
     assert err.value.message == (f"cannot read the secret file {path}: {path} is a directory, not a regular file\n"
                                  f"  hint: replace {path} with a regular file (or remove it)")
     assert err.value.hint == "make it a readable UTF-8 file, or give the dev value in the overlay"
+
+
+def test_an_edited_tenant_secret_file_is_read_again(root: Path) -> None:
+    """A ``{file:}`` secret of one tenant's overlay section counts as much as a default's."""
+    text = (root / "devenv.local.yaml").read_text()
+    assert "  globex:\n    env: {LOG_LEVEL: debug}\n" in text
+    (root / "devenv.local.yaml").write_text(text.replace(
+        "  globex:\n    env: {LOG_LEVEL: debug}\n",
+        "  globex:\n    env: {LOG_LEVEL: debug}\n    secrets:\n      shop-db: {password: {file: globex-db}}\n"))
+    path = root / "globex-db"
+    path.write_bytes(b"first\n")
+    project, _ = load_cached(root)
+    assert project.overlay.secret_files == (path,)
+    assert project.overlay.tenants["globex"].secrets == {"shop-db": {"password": "first"}}
+    path.write_bytes(b"second\n")
+    assert load_cached(root)[0].overlay.tenants["globex"].secrets == {"shop-db": {"password": "second"}}

@@ -769,3 +769,11 @@ def test_the_message_cut_at_its_boundaries() -> None:
     assert short(twice, v41) == f"'{'a' * 36}... is {v41!r}, " + "x" * 60
     assert short("m" * 160, 5) == "m" * 160
     assert short("m" * 161, 5) == "m" * 157 + "..."
+
+
+def test_a_compose_file_read_from_disk_keeps_the_loader_it_was_given(tmp_path: Path) -> None:
+    from devenv.model.yamlpos import compose_loader, load_yaml
+
+    (tmp_path / "compose.yaml").write_text("ports: [2222:22]\nenv: {FEATURE: on}\n")
+    doc, problems = load_yaml(tmp_path / "compose.yaml", "compose.yaml", compose_loader())
+    assert problems == [] and doc is not None and doc.data == {"ports": ["2222:22"], "env": {"FEATURE": "on"}}
