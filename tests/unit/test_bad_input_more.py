@@ -518,11 +518,13 @@ components:
     ("ghcr.io/org/repo/sub:v1.2.3_rc1", True), ("[::1]:5000/x", True), ("my_app__x/y-z", True),
     ("reg/a:b/c", False),  # a ':' in a middle part: Docker's "invalid reference format"
     ("shop//web", False), ("shop/web-", False), ("shop/.web", False),
+    ("registry.example.com/a:b/c", False),  # a good host does not excuse a bad path
+    ("registry.example.com/" + "w" * 70 + "//x", False),  # shown cut at 80 characters
 ])
 def test_a_pinned_image_must_be_a_reference_docker_takes(ref: str, ok: bool) -> None:
     text = f"components:\n  web: {{image: '{ref}'}}\n"
     expected = [] if ok else [
-        (2, "components.web.image", f"'{ref}' is not an image reference Docker takes (invalid reference format)",
+        (2, "components.web.image", f"'{ref[:80]}' is not an image reference Docker takes (invalid reference format)",
          "write [registry[:port]/]path[:tag][@sha256:digest], path parts in lower case, "
          "e.g. registry.example.com/shop/web:1.4", "error")]
     assert _limits(text, "profile", "profiles/acme.yaml") == expected
