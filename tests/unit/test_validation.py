@@ -728,7 +728,8 @@ COMPOSE_TYPED = """\
 bools: [true, True, TRUE, false, False, FALSE]
 words: [on, off, yes, no, On, Y, n]
 ints: [0, 7, -7, +7, 1_000, 0755, 0b101, 0x1F, 0o17]
-floats: [1.5, -1.5, .5, 1.0e+3, .inf, -.inf, 1e3, 08, 7.]
+floats: [1.5, -1.5, .5, 1.0e+3, .inf, -.inf, 1e3, 08, 7., 1E3, .Inf, -.INF]
+nans: [.nan, .NaN, .NAN]
 strings: ['2222:22', 2222:22, 190:20:30.15, 1_0.5, 0x, 1.2.3]
 nulls: [~, null, Null, NULL]
 """
@@ -741,10 +742,13 @@ def test_a_compose_file_is_typed_as_docker_compose_types_it() -> None:
 
     doc, problems = parse_yaml_text(COMPOSE_TYPED, "compose.yaml", None, compose_loader())
     assert problems == [] and doc is not None
+    nans = doc.data.pop("nans")
+    assert len(nans) == 3 and all(type(v) is float and v != v for v in nans)
     assert doc.data == {"bools": [True, True, True, False, False, False],
                         "words": ["on", "off", "yes", "no", "On", "Y", "n"],
                         "ints": [0, 7, -7, 7, 1000, 493, 5, 31, 15],
-                        "floats": [1.5, -1.5, 0.5, 1000.0, float("inf"), float("-inf"), 1000.0, 8.0, 7.0],
+                        "floats": [1.5, -1.5, 0.5, 1000.0, float("inf"), float("-inf"), 1000.0, 8.0, 7.0, 1000.0,
+                                   float("inf"), float("-inf")],
                         "strings": ["2222:22", "2222:22", "190:20:30.15", "1_0.5", "0x", "1.2.3"],
                         "nulls": [None, None, None, None]}
     assert all(type(v) is float for v in doc.data["floats"]) and all(type(v) is int for v in doc.data["ints"])
