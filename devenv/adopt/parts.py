@@ -41,7 +41,7 @@ SIZE_UNITS = {"": "", "b": "", "k": "Ki", "m": "Mi", "g": "Gi", "t": "Ti"}
 
 def scalar(value: Any) -> str:
     """An env-like value as compose passes it: booleans as ``true``/``false``, None as empty, a
-    float as Go prints it (``1.0`` and ``1e3`` as ``1`` and ``1000``)."""
+    float as Go prints it (``1.0``, ``1e3``, ``1e6`` as ``1``, ``1000``, ``1e+06``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -50,10 +50,19 @@ def scalar(value: Any) -> str:
 
 
 def _go_float(value: float) -> str:
-    """Go's ``%v`` of a float64: whole numbers below 1e21 without a fraction, ``+Inf``/``NaN``."""
+    """Go's shortest ``%g`` of a float64, as compose prints one: the exponent form below 1e-4 and
+    from 1e6 (``1e+06``), plain decimals between, ``+Inf``/``NaN``."""
     if value != value or value in (float("inf"), float("-inf")):
         return "NaN" if value != value else ("+Inf" if value > 0 else "-Inf")
-    return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
+    from decimal import Decimal
+
+    exact = Decimal(repr(value)).normalize()  # repr: the shortest digits that read back the same
+    sign, digits, exp = exact.as_tuple()
+    shown, power = "".join(map(str, digits)), len(digits) + int(exp) - 1
+    if -4 <= power < 6:
+        return format(exact, "f")
+    mantissa = shown[0] + ("." + shown[1:] if len(shown) > 1 else "")
+    return f"{'-' if sign else ''}{mantissa}e{'-' if power < 0 else '+'}{abs(power):02d}"
 
 
 def env_mapping(value: Any) -> dict[str, Any]:

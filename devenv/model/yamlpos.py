@@ -27,10 +27,11 @@ def compose_loader() -> Any:
     no base-60 numbers (``- 2222:22`` is a port mapping, not the number 133342). Made per call
     (microseconds, once per compose file) rather than at import."""
     return type("ComposeLoader", (FAST_LOADER,), {"yaml_implicit_resolvers": _compose_resolvers()})
-    # ints as Go's ParseInt(base 0) reads them once '_' is dropped; floats as go-yaml's float pattern
 
 
 def _compose_resolvers() -> dict[Any, list[tuple[str, Any]]]:
+    """PyYAML's safe resolvers with go-yaml v3's booleans, ints (as Go's ParseInt with base 0 reads
+    them once '_' is dropped) and floats (go-yaml's float pattern)."""
     import re
 
     replaced = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}

@@ -166,6 +166,8 @@ services:
       TIMEOUT: 1.0
       RATIO: 0.5
       BIG: 1e3
+      HUGE: 1e6
+      PRECISE: 123456789.5
 """
 
 
@@ -180,7 +182,8 @@ def test_unquoted_yaml_1_1_lookalikes_are_read_as_compose_reads_them(tmp_path: P
     web = yaml.safe_load((root / "devenv.yaml").read_text())["services"]["web"]
     assert [p["container"] for p in web["ports"]] == [22, 80]
     assert web["env"] == {"FEATURE": "on", "LEGACY": "no", "DEBUG": "true", "MODE": "493", "TIMEOUT": "1",
-                          "RATIO": "0.5", "BIG": "1000"}  # what `docker compose config` passes
+                          "RATIO": "0.5", "BIG": "1000", "HUGE": "1e+06",
+                          "PRECISE": "1.234567895e+08"}  # what `docker compose config` passes
     code, out, err = run(root, "validate", capsys=capsys)
     assert code == 0 and "configuration OK" in out, err
 
