@@ -129,9 +129,8 @@ def _refuse_symlink_out(path: Path, state: Path) -> None:
     """A ``.devenv`` (or a directory in it) that is a symlink leading out of the project would make
     devenv write its state, secrets included, somewhere else: a cloned repository could point it at
     any directory of the user's. A symlink that stays inside the project is followed."""
-    root = Path(os.path.realpath(state.parent))
-    for p in (path, *path.parents):
-        if os.path.islink(p) and not _inside(Path(os.path.realpath(p)), root):
+    for p in (path, *path.parents):  # the root is resolved only once a symlink is met: most writes meet none
+        if os.path.islink(p) and not _inside(Path(os.path.realpath(p)), Path(os.path.realpath(state.parent))):
             raise DevenvError(f"{p} is a symlink leading outside the project (to {os.path.realpath(p)})",
                               f"remove the symlink (rm {p}): devenv keeps its state, secrets included, "
                               "in a directory inside the project")

@@ -27,10 +27,6 @@ TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 # ``replicas`` is theirs, not devenv's field; ``components.env`` is a component named env
 FREE_FORM = frozenset({"env", "args", "labels", "node_selector", "features", "annotations"})
 NAMED = frozenset({"components", "services", "images", "tenants"})
-
-Problems = Iterator[Problem]
-
-
 # the registry's reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest], each
 # path part lower-case alphanumerics joined by '.', '_', '__' or dashes; the first part is a host only
 # when it holds a '.' or a ':' or is localhost (Docker's own split)
@@ -41,6 +37,8 @@ REMOTE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[
                     r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")
 # what the schemas' ``ref``/``image`` pattern takes: a value it refuses is the schema's to report
 SCHEMA_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$")
+
+Problems = Iterator[Problem]
 
 
 def is_reference(ref: str) -> bool:
